@@ -1,0 +1,171 @@
+"""Attribute definitions (RFC 7643 §2 and §7) and name resolution.
+
+Every rule that depends on an attribute's characteristics (type, mutability,
+case-exactness, what is returned) reads it from here, so the schema that
+``/Schemas`` publishes and the behaviour of the server cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+AttrType = Literal[
+    "string", "boolean", "decimal", "integer", "dateTime", "reference", "complex", "binary"
+]
+Mutability = Literal["readOnly", "readWrite", "immutable", "writeOnly"]
+Returned = Literal["always", "never", "default", "request"]
+Uniqueness = Literal["none", "server", "global"]
+
+
+@dataclass(frozen=True)
+class Attribute:
+    name: str
+    type: AttrType = "string"
+    multi_valued: bool = False
+    required: bool = False
+    case_exact: bool = False
+    mutability: Mutability = "readWrite"
+    returned: Returned = "default"
+    uniqueness: Uniqueness = "none"
+    description: str = ""
+    canonical_values: tuple[str, ...] = ()
+    reference_types: tuple[str, ...] = ()
+    sub_attributes: tuple[Attribute, ...] = ()
+
+    def sub(self, name: str) -> Attribute | None:
+        lowered = name.lower()
+        for attr in self.sub_attributes:
+            if attr.name.lower() == lowered:
+                return attr
+        return None
+
+    def to_document(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "name": self.name,
+            "type": self.type,
+            "multiValued": self.multi_valued,
+            "description": self.description or self.name,
+            "required": self.required,
+            "caseExact": self.case_exact,
+            "mutability": self.mutability,
+            "returned": self.returned,
+            "uniqueness": self.uniqueness,
+        }
+        if self.canonical_values:
+            doc["canonicalValues"] = list(self.canonical_values)
+        if self.reference_types:
+            doc["referenceTypes"] = list(self.reference_types)
+        if self.sub_attributes:
+            doc["subAttributes"] = [a.to_document() for a in self.sub_attributes]
+        return doc
+
+
+@dataclass(frozen=True)
+class Schema:
+    id: str
+    name: str
+    description: str
+    attributes: tuple[Attribute, ...]
+
+    def attribute(self, name: str) -> Attribute | None:
+        lowered = name.lower()
+        for attr in self.attributes:
+            if attr.name.lower() == lowered:
+                return attr
+        return None
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    """A resource type with its core schema and extensions.
+
+    ``common`` holds the attributes of RFC 7643 §3.1 (id, externalId, meta)
+    that belong to every resource but to no schema.
+    """
+
+    name: str
+    endpoint: str
+    description: str
+    schema: Schema
+    extensions: tuple[Schema, ...] = ()
+    required_extensions: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def schema_ids(self) -> tuple[str, ...]:
+        return (self.schema.id, *(ext.id for ext in self.extensions))
+
+    def extension(self, urn: str) -> Schema | None:
+        lowered = urn.lower()
+        for ext in self.extensions:
+            if ext.id.lower() == lowered:
+                return ext
+        return None
+
+    def schema_for(self, urn: str) -> Schema | None:
+        if urn.lower() == self.schema.id.lower():
+            return self.schema
+        return self.extension(urn)
+
+    def split_urn(self, name: str) -> tuple[Schema | None, str]:
+        """Split ``urn:...:User:name.givenName`` into its schema and the rest.
+
+        A name without a known URN prefix belongs to the core schema. Matching
+        is case-insensitive, as attribute names are (RFC 7643 §2.1).
+        """
+        lowered = name.lower()
+        for schema in (self.schema, *self.extensions):
+            prefix = schema.id.lower() + ":"
+            if lowered.startswith(prefix):
+                return schema, name[len(prefix):]
+        return None, name
+
+    def to_document(self, base_location: str) -> dict[str, Any]:
+        return {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+            "id": self.name,
+            "name": self.name,
+            "endpoint": self.endpoint,
+            "description": self.description,
+            "schema": self.schema.id,
+            "schemaExtensions": [
+                {"schema": ext.id, "required": ext.id in self.required_extensions}
+                for ext in self.extensions
+            ],
+            "meta": {
+                "resourceType": "ResourceType",
+                "location": f"{base_location}/ResourceTypes/{self.name}",
+            },
+        }
+
+
+#: RFC 7643 §3.1: attributes every resource has, outside any schema.
+COMMON_ATTRIBUTES: tuple[Attribute, ...] = (
+    Attribute(
+        "id", case_exact=True, mutability="readOnly", returned="always", uniqueness="server"
+    ),
+    Attribute("externalId", case_exact=True),
+    Attribute(
+        "meta",
+        type="complex",
+        mutability="readOnly",
+        sub_attributes=(
+            Attribute("resourceType", case_exact=True, mutability="readOnly"),
+            Attribute("created", type="dateTime", mutability="readOnly"),
+            Attribute("lastModified", type="dateTime", mutability="readOnly"),
+            Attribute(
+                "location", type="reference", case_exact=True, mutability="readOnly",
+                reference_types=("uri",),
+            ),
+            Attribute("version", case_exact=True, mutability="readOnly"),
+        ),
+    ),
+)
+
+
+def common_attribute(name: str) -> Attribute | None:
+    lowered = name.lower()
+    for attr in COMMON_ATTRIBUTES:
+        if attr.name.lower() == lowered:
+            return attr
+    return None
