@@ -1,0 +1,166 @@
+"""The ``scimhub`` command (the contract is in shared/DESIGN.md)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from scimhub.security import TokenVault, random_password
+from scimhub.store.database import Database, database_url
+from scimhub.store.migrate import migrate
+from scimhub.store.tenants import NoSuchTenant, TenantExists, TenantStore
+
+database_option = click.option(
+    "--database", "database", default=None,
+    help="Database URL (default: $SCIMHUB_DATABASE_URL, else sqlite:///./scimhub.db).",
+)
+
+
+def _open(database: str | None) -> tuple[Database, TenantStore]:
+    db = Database(database_url(database))
+    migrate(db)
+    return db, TenantStore(db, TokenVault.from_environment())
+
+
+@click.group()
+@click.version_option(package_name="scimhub")
+def main() -> None:
+    """scimhub: SCIM 2.0 provisioning, both halves."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int)
+@click.option("--access-log/--no-access-log", default=False, show_default=True)
+@database_option
+def serve(host: str, port: int, workers: int, access_log: bool, database: str | None) -> None:
+    """Run the SCIM endpoint at /scim/v2 and the console at /."""
+    url = database_url(database)
+    db = Database(url)
+    migrate(db)  # once, before any worker starts
+    db.dispose()
+    os.environ["SCIMHUB_DATABASE_URL"] = url
+    _run_server(host, port, workers, access_log)
+
+
+def _run_server(host: str, port: int, workers: int, access_log: bool) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "scimhub.server.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers if workers > 1 else None,
+        access_log=access_log,
+        log_level="info",
+        loop="uvloop",
+        http="httptools",
+        proxy_headers=True,
+        lifespan="on",
+    )
+
+
+@main.group()
+def tenant() -> None:
+    """Create and list tenants."""
+
+
+@tenant.command("create")
+@click.argument("name")
+@click.option("--admin-email", required=True)
+@click.option("--admin-password", required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+@database_option
+def tenant_create(
+    name: str, admin_email: str, admin_password: str, as_json: bool, database: str | None
+) -> None:
+    """Create a tenant and its first admin; print its API token once."""
+    _, store = _open(database)
+    try:
+        created, token = store.create(name, admin_email, admin_password)
+    except TenantExists as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps({"tenant_id": created.id, "name": created.name, "token": token,
+                               "admin_email": admin_email}))
+    else:
+        click.echo(f"Tenant {created.name} ({created.id}) created.")
+        click.echo(f"API token (shown once; the console can reveal it again): {token}")
+
+
+@tenant.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@database_option
+def tenant_list(as_json: bool, database: str | None) -> None:
+    """List tenants."""
+    _, store = _open(database)
+    rows = store.list()
+    if as_json:
+        click.echo(json.dumps([{"tenant_id": t.id, "name": t.name, "created": t.created}
+                               for t in rows]))
+        return
+    for t in rows:
+        click.echo(f"{t.name}\t{t.id}\t{t.created}")
+
+
+@main.group()
+def token() -> None:
+    """Manage API tokens."""
+
+
+@token.command("reset")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True)
+@database_option
+def token_reset(name: str, as_json: bool, database: str | None) -> None:
+    """Issue a new token for tenant NAME and revoke the old one at once."""
+    _, store = _open(database)
+    try:
+        found = store.by_name(name)
+    except NoSuchTenant:
+        raise click.ClickException(f"No tenant named {name!r}") from None
+    new_token = store.reset_token(found.id)
+    if as_json:
+        click.echo(json.dumps({"tenant_id": found.id, "name": found.name, "token": new_token}))
+    else:
+        click.echo(f"New API token for {found.name} (the old one no longer works): {new_token}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@database_option
+def demo(host: str, port: int, database: str | None) -> None:
+    """Start the service provider on SQLite with a demo tenant, and print how to use it."""
+    url = database_url(database)
+    _, store = _open(url)
+    password = random_password()
+    try:
+        created, api_token = store.create("demo", "admin@demo.example", password)
+    except TenantExists:
+        created = store.by_name("demo")
+        api_token = store.reset_token(created.id)
+        password = "(unchanged since the first demo run)"
+    scim_url = f"http://{host}:{port}/scim/v2"
+    click.echo(
+        f"""
+scimhub demo — service provider on {url}
+
+  Tenant URL    {scim_url}
+  Secret Token  {api_token}
+  Admin         admin@demo.example / {password}
+
+Try it:
+  curl -s -H 'Authorization: Bearer {api_token}' '{scim_url}/Users?filter=userName+eq+%22nobody%22'
+
+Stop with Ctrl-C.
+""",
+        file=sys.stdout,
+    )
+    os.environ["SCIMHUB_DATABASE_URL"] = url
+    _run_server(host, port, 1, False)

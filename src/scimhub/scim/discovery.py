@@ -1,0 +1,58 @@
+"""``/ServiceProviderConfig``, ``/Schemas`` and ``/ResourceTypes`` (RFC 7644 §4).
+
+They describe exactly what the server does, because clients (Entra's schema
+discovery, scim2-tester) decide what to send from them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scimhub.scim.limits import Limits
+from scimhub.scim.schema import Schema
+from scimhub.scim.schemas import RESOURCE_TYPES, SCHEMAS
+from scimhub.scim.types import SCHEMA, SERVICE_PROVIDER_CONFIG
+
+
+def service_provider_config(base_url: str, limits: Limits) -> dict[str, Any]:
+    return {
+        "schemas": [SERVICE_PROVIDER_CONFIG],
+        "documentationUri": "https://github.com/scimhub/scimhub#readme",
+        "patch": {"supported": True},
+        "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
+        "filter": {"supported": True, "maxResults": limits.max_results},
+        "changePassword": {"supported": False},
+        "sort": {"supported": True},
+        "etag": {"supported": True},
+        "authenticationSchemes": [
+            {
+                "type": "oauthbearertoken",
+                "name": "API token",
+                "description": "The tenant's API token, sent as 'Authorization: Bearer <token>'",
+                "primary": True,
+            }
+        ],
+        "meta": {
+            "resourceType": "ServiceProviderConfig",
+            "location": f"{base_url}/ServiceProviderConfig",
+        },
+    }
+
+
+def schema_document(schema: Schema, base_url: str) -> dict[str, Any]:
+    return {
+        "schemas": [SCHEMA],
+        "id": schema.id,
+        "name": schema.name,
+        "description": schema.description,
+        "attributes": [a.to_document() for a in schema.attributes],
+        "meta": {"resourceType": "Schema", "location": f"{base_url}/Schemas/{schema.id}"},
+    }
+
+
+def schema_documents(base_url: str) -> list[dict[str, Any]]:
+    return [schema_document(s, base_url) for s in SCHEMAS]
+
+
+def resource_type_documents(base_url: str) -> list[dict[str, Any]]:
+    return [rt.to_document(base_url) for rt in RESOURCE_TYPES]

@@ -1,0 +1,67 @@
+"""Rendering a stored resource as the SCIM document a client receives."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from scimhub.scim.schema import ResourceType
+
+
+@dataclass(frozen=True)
+class StoredResource:
+    id: str
+    version: int
+    created: str
+    last_modified: str
+    doc: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A member of a group, or a group of a user, as read from the membership table."""
+
+    id: str
+    type: str
+    display: str | None
+
+
+def etag(version: int) -> str:
+    return f'W/"{version}"'
+
+
+def render(
+    stored: StoredResource,
+    rtype: ResourceType,
+    base_url: str,
+    references: Iterable[Reference] | None = None,
+) -> dict[str, Any]:
+    """``references`` are members for a Group, groups for a User; None leaves them out."""
+    doc: dict[str, Any] = {
+        "schemas": [rtype.schema.id, *(e.id for e in rtype.extensions if stored.doc.get(e.id))],
+        "id": stored.id,
+    }
+    doc.update(stored.doc)
+    if references is not None:
+        key = "members" if rtype.name == "Group" else "groups"
+        items = [_reference(ref, base_url, key) for ref in references]
+        if items or key == "members":
+            doc[key] = items
+    doc["meta"] = {
+        "resourceType": rtype.name,
+        "created": stored.created,
+        "lastModified": stored.last_modified,
+        "location": f"{base_url}{rtype.endpoint}/{stored.id}",
+        "version": etag(stored.version),
+    }
+    return doc
+
+
+def _reference(ref: Reference, base_url: str, key: str) -> dict[str, Any]:
+    endpoint = "/Groups" if ref.type == "Group" else "/Users"
+    item: dict[str, Any] = {"value": ref.id, "$ref": f"{base_url}{endpoint}/{ref.id}"}
+    if ref.display is not None:
+        item["display"] = ref.display
+    item["type"] = ref.type if key == "members" else "direct"
+    return item

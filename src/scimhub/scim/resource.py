@@ -1,0 +1,199 @@
+"""Turning what a client sends into a stored resource, and back.
+
+Input is normalised once, on the way in: attribute names take the schema's
+spelling, values their schema type (Entra's ``"True"`` becomes ``true``),
+read-only attributes are dropped. Everything stored is therefore canonical,
+which is what lets the SQL filter compiler compare stored JSON directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from scimhub.scim.errors import InvalidSyntax, InvalidValue
+from scimhub.scim.schema import Attribute, ResourceType, common_attribute
+
+_TRUE = {"true"}
+_FALSE = {"false"}
+
+
+def normalize_resource(body: object, rtype: ResourceType) -> dict[str, Any]:
+    """Validate a POST/PUT body and return its canonical stored form.
+
+    The result holds ``externalId``, core attributes and one object per
+    extension URN; never ``id``, ``meta`` or ``schemas``, which the server owns.
+    """
+    if not isinstance(body, dict):
+        raise InvalidSyntax("The request body must be a JSON object")
+    _check_schemas(body.get("schemas"), rtype)
+    doc: dict[str, Any] = {}
+    for key, value in body.items():
+        _put_top_level(doc, key, value, rtype)
+    check_required(doc, rtype)
+    return doc
+
+
+def _check_schemas(schemas: object, rtype: ResourceType) -> None:
+    if schemas is None:
+        return
+    if not isinstance(schemas, list) or not all(isinstance(s, str) for s in schemas):
+        raise InvalidSyntax("'schemas' must be an array of URIs")
+    if not any(s.lower() == rtype.schema.id.lower() for s in schemas):
+        raise InvalidValue(f"'schemas' must include {rtype.schema.id}")
+
+
+def _put_top_level(doc: dict[str, Any], key: str, value: Any, rtype: ResourceType) -> None:
+    lowered = key.lower()
+    if lowered in ("schemas", "id", "meta"):
+        return
+    extension = rtype.extension(key)
+    if extension is not None:
+        if value is None:
+            return
+        if not isinstance(value, dict):
+            raise InvalidValue(f"'{extension.id}' must be an object")
+        block = doc.setdefault(extension.id, {})
+        for name, sub_value in value.items():
+            attr = extension.attribute(name)
+            if attr is None:
+                raise InvalidValue(f"Unknown attribute '{name}' in {extension.id}")
+            _store(block, attr, sub_value)
+        if not block:
+            del doc[extension.id]
+        return
+    schema, rest = rtype.split_urn(key)
+    if schema is not None and schema is not rtype.schema:
+        attr = schema.attribute(rest)
+        if attr is None:
+            raise InvalidValue(f"Unknown attribute '{key}'")
+        block = doc.setdefault(schema.id, {})
+        _store(block, attr, value)
+        if not block:
+            del doc[schema.id]
+        return
+    if lowered.startswith("urn:") and schema is None:
+        return  # an extension we do not serve, e.g. Entra's ADSCIM group URI
+    attr = rtype.schema.attribute(rest) or common_attribute(rest)
+    if attr is None:
+        raise InvalidValue(f"Unknown attribute '{key}'")
+    _store(doc, attr, value)
+
+
+def _store(target: dict[str, Any], attr: Attribute, value: Any) -> None:
+    if attr.mutability == "readOnly":
+        return
+    coerced = coerce(attr, value)
+    if coerced is None:
+        target.pop(attr.name, None)
+    else:
+        target[attr.name] = coerced
+
+
+def coerce(attr: Attribute, value: Any) -> Any:
+    """Return ``value`` in ``attr``'s canonical form, or None when unassigned.
+
+    RFC 7643 §2.5: null, an empty array and (by our choice) an empty complex
+    value all mean "no value". Raises InvalidValue naming the attribute.
+    """
+    if value is None:
+        return None
+    if attr.multi_valued:
+        items = value if isinstance(value, list) else [value]
+        result = [v for v in (_coerce_single(attr, item) for item in items) if v is not None]
+        if attr.type == "complex":
+            _check_one_primary(attr, result)
+        return result or None
+    if isinstance(value, list) and attr.type == "complex" and len(value) == 1:
+        value = value[0]  # legacy Entra: manager sent as a one-element array
+    return _coerce_single(attr, value)
+
+
+def _coerce_single(attr: Attribute, value: Any) -> Any:
+    if value is None:
+        return None
+    if attr.type == "complex":
+        return _coerce_complex(attr, value)
+    return coerce_simple(attr, value)
+
+
+def _coerce_complex(attr: Attribute, value: Any) -> dict[str, Any] | None:
+    if isinstance(value, str) and attr.sub("value") is not None:
+        value = {"value": value}  # Entra sends manager as a bare id string
+    if not isinstance(value, dict):
+        raise InvalidValue(f"'{attr.name}' must be a complex value (a JSON object)")
+    result: dict[str, Any] = {}
+    for name, sub_value in value.items():
+        sub = attr.sub(name)
+        if sub is None:
+            raise InvalidValue(f"Unknown sub-attribute '{name}' of '{attr.name}'")
+        if sub.mutability == "readOnly" and attr.name != "members":
+            continue
+        coerced = coerce_simple(sub, sub_value) if sub_value is not None else None
+        if coerced is not None:
+            result[sub.name] = coerced
+    if attr.sub("value") is not None and result.get("value") == "" and len(result) == 1:
+        return None  # Entra clears a manager with {"value": ""}
+    return result or None
+
+
+def coerce_simple(attr: Attribute, value: Any) -> Any:
+    """Coerce one simple value; booleans also accept Entra's "True"/"False"."""
+    kind = attr.type
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
+            return value.lower() in _TRUE
+    elif kind == "integer":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif kind == "decimal":
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return value
+    elif kind == "dateTime":
+        if isinstance(value, str):
+            return normalize_datetime(value, attr.name)
+    elif isinstance(value, str):
+        return value
+    raise InvalidValue(f"'{attr.name}' must be of type {kind}, not {type(value).__name__}")
+
+
+def normalize_datetime(text: str, name: str = "dateTime") -> str:
+    """Canonical UTC form, so stored dateTimes compare correctly as strings."""
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidValue(f"'{name}' is not an xsd:dateTime: {text!r}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return format_datetime(parsed)
+
+
+def format_datetime(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _check_one_primary(attr: Attribute, values: list[Any]) -> None:
+    primaries = sum(1 for v in values if isinstance(v, dict) and v.get("primary") is True)
+    if primaries > 1:
+        raise InvalidValue(f"At most one of '{attr.name}' may be primary (RFC 7643 §2.4)")
+
+
+def check_required(doc: Mapping[str, Any], rtype: ResourceType) -> None:
+    for attr in rtype.schema.attributes:
+        if attr.required and doc.get(attr.name) in (None, "", []):
+            raise InvalidValue(f"'{attr.name}' is required")
+
+
+def extension_ids_present(doc: Mapping[str, Any], rtype: ResourceType) -> list[str]:
+    return [ext.id for ext in rtype.extensions if doc.get(ext.id)]
+
+
+def schemas_of(doc: Mapping[str, Any], rtype: ResourceType) -> list[str]:
+    return [rtype.schema.id, *extension_ids_present(doc, rtype)]
+
+
+def names_lower(names: Iterable[str]) -> set[str]:
+    return {n.lower() for n in names}

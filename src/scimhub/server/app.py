@@ -1,0 +1,90 @@
+"""The ASGI application: SCIM at ``/scim/v2``, health at ``/healthz``."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+
+from scimhub.scim.errors import MethodNotAllowed, NotFound, ScimError
+from scimhub.scim.limits import Limits
+from scimhub.security import TokenVault
+from scimhub.server.context import AppContext
+from scimhub.server.discovery_routes import discovery_routes
+from scimhub.server.responses import error_response
+from scimhub.server.scim_routes import resource_routes
+from scimhub.store.database import Database, database_url
+from scimhub.store.resources import ResourceStore
+from scimhub.store.tenants import TenantStore
+
+log = logging.getLogger("scimhub.server")
+
+
+def build_context(url: str, limits: Limits | None = None) -> AppContext:
+    db = Database(url)
+    return AppContext(db, ResourceStore(db), TenantStore(db, TokenVault.from_environment()),
+                      limits or Limits())
+
+
+def create_app(ctx: AppContext) -> Starlette:
+    async def healthz(_request: Request) -> Response:
+        try:
+            await ctx.run(lambda: _ping(ctx.db))
+        except Exception:  # noqa: BLE001 - any failure means "not healthy"
+            log.exception("health check failed")
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    async def scim_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ScimError)
+        headers = {"WWW-Authenticate": 'Bearer realm="scimhub"'} if exc.status == 401 else None
+        return error_response(exc, headers)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if not request.url.path.startswith("/scim/"):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+        if exc.status_code == 405:
+            return error_response(MethodNotAllowed(f"{request.method} is not allowed here"))
+        if exc.status_code == 404:
+            return error_response(NotFound(f"No endpoint at {request.url.path}"))
+        return error_response(_status_error(exc.status_code, str(exc.detail)))
+
+    async def unexpected(_request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error", exc_info=exc)
+        return error_response(_status_error(500, "Internal server error"))
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Mount("/scim/v2", routes=[*resource_routes(ctx), *discovery_routes(ctx)]),
+    ]
+    app = Starlette(
+        routes=routes,
+        exception_handlers={ScimError: scim_error, HTTPException: http_error,
+                            Exception: unexpected},
+        on_shutdown=[ctx.db.dispose],
+    )
+    app.state.ctx = ctx
+    return app
+
+
+def _status_error(status: int, detail: str) -> ScimError:
+    error = ScimError(detail)
+    error.status = status
+    return error
+
+
+def _ping(db: Database) -> None:
+    with db.read() as conn:
+        conn.execute(text("SELECT 1"))
+
+
+def app_from_environment() -> Starlette:
+    """The factory uvicorn's workers call: configuration comes from the environment."""
+    return create_app(build_context(database_url(os.environ.get("SCIMHUB_DATABASE_URL"))))

@@ -1,0 +1,64 @@
+"""``/ServiceProviderConfig``, ``/Schemas`` and ``/ResourceTypes``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from scimhub.scim.discovery import (
+    resource_type_documents,
+    schema_documents,
+    service_provider_config,
+)
+from scimhub.scim.errors import InvalidFilter, NotFound
+from scimhub.scim.types import LIST_RESPONSE
+from scimhub.server.context import AppContext
+from scimhub.server.responses import ScimResponse
+from scimhub.server.scim_routes import base_url
+
+
+def _list(items: list[dict[str, Any]]) -> ScimResponse:
+    return ScimResponse({
+        "schemas": [LIST_RESPONSE],
+        "totalResults": len(items),
+        "itemsPerPage": len(items),
+        "startIndex": 1,
+        "Resources": items,
+    })
+
+
+def discovery_routes(ctx: AppContext) -> list[Route]:
+    async def config(request: Request) -> Response:
+        await ctx.tenant(request)
+        return ScimResponse(service_provider_config(base_url(request), ctx.limits))
+
+    def collection(documents: Any, kind: str) -> tuple[Any, Any]:
+        async def many(request: Request) -> Response:
+            await ctx.tenant(request)
+            if request.query_params.get("filter"):
+                # RFC 7644 §4: filtering of these endpoints is not supported.
+                raise InvalidFilter(f"Filtering /{kind} is not supported")
+            return _list(documents(base_url(request)))
+
+        async def one(request: Request) -> Response:
+            await ctx.tenant(request)
+            wanted = request.path_params["id"].lower()
+            for doc in documents(base_url(request)):
+                if doc["id"].lower() == wanted:
+                    return ScimResponse(doc)
+            raise NotFound(f"No {kind} entry '{request.path_params['id']}'")
+
+        return many, one
+
+    schemas_many, schemas_one = collection(schema_documents, "Schemas")
+    types_many, types_one = collection(resource_type_documents, "ResourceTypes")
+    return [
+        Route("/ServiceProviderConfig", config, methods=["GET"]),
+        Route("/Schemas", schemas_many, methods=["GET"]),
+        Route("/Schemas/{id:path}", schemas_one, methods=["GET"]),
+        Route("/ResourceTypes", types_many, methods=["GET"]),
+        Route("/ResourceTypes/{id}", types_one, methods=["GET"]),
+    ]

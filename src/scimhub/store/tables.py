@@ -1,0 +1,107 @@
+"""The schema, in SQLAlchemy Core. Alembic migrations create exactly this.
+
+Every row carries ``tenant_id`` and every primary or unique key starts with
+it, so uniqueness is per tenant and no index serves two tenants at once.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData()
+
+#: JSON on SQLite (stored as text), JSONB on PostgreSQL.
+Json = JSON().with_variant(JSONB(), "postgresql")
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("created", String(32), nullable=False),
+    Column("deprovision", String(8), nullable=False, server_default="soft"),
+)
+
+admins = Table(
+    "admins",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("tenant_id", String(36), nullable=False, index=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("created", String(32), nullable=False),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("prefix", String(16), primary_key=True),
+    Column("tenant_id", String(36), nullable=False, index=True),
+    Column("digest", String(64), nullable=False),
+    Column("sealed", Text, nullable=True),
+    Column("created", String(32), nullable=False),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("id", String(36), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("created", String(32), nullable=False),
+    Column("last_modified", String(32), nullable=False),
+    Column("user_name", Text, nullable=False),
+    Column("user_name_ci", Text, nullable=False),
+    Column("external_id", Text),
+    Column("display_name", Text),
+    Column("active", Boolean),
+    Column("doc", Json, nullable=False),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+    Index("ux_users_user_name", "tenant_id", "user_name_ci", unique=True),
+    Index("ix_users_external_id", "tenant_id", "external_id"),
+    Index("ix_users_last_modified", "tenant_id", "last_modified"),
+)
+
+groups = Table(
+    "groups",
+    metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("id", String(36), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("created", String(32), nullable=False),
+    Column("last_modified", String(32), nullable=False),
+    Column("display_name", Text, nullable=False),
+    Column("display_name_ci", Text, nullable=False),
+    Column("external_id", Text),
+    Column("doc", Json, nullable=False),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+    Index("ux_groups_display_name", "tenant_id", "display_name_ci", unique=True),
+    Index("ix_groups_external_id", "tenant_id", "external_id"),
+)
+
+group_members = Table(
+    "group_members",
+    metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("group_id", String(36), primary_key=True),
+    Column("member_id", String(36), primary_key=True),
+    Column("member_type", String(8), nullable=False),
+    ForeignKeyConstraint(
+        ["tenant_id", "group_id"], ["groups.tenant_id", "groups.id"], ondelete="CASCADE"
+    ),
+    Index("ix_group_members_member", "tenant_id", "member_id"),
+)
