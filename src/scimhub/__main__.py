@@ -1,0 +1,3 @@
+from scimhub.cli import main
+
+main()
