@@ -42,7 +42,8 @@ def build_app(token: str | None = None) -> BearerTokenApplication:
     """
     config = load_default_service_provider_config()
     if token:
-        config.authentication_schemes = [*(config.authentication_schemes or []), BEARER_TOKEN_SCHEME]
+        schemes = config.authentication_schemes or []
+        config.authentication_schemes = [*schemes, BEARER_TOKEN_SCHEME]
     provider = ScimProvider.from_discovery(
         load_default_schemas().values(),
         load_default_resource_types().values(),

@@ -253,7 +253,8 @@ def _apply_block(
         doc.pop(scope.id, None)
         return
     if not isinstance(value, dict):
-        raise InvalidValue(f"The value of a path-less '{op}' must be an object of attributes")
+        where = f"'{scope.id}'" if scope is not None else f"The value of a path-less '{op}'"
+        raise InvalidValue(f"{where} must be an object of attributes")
     for key, item in value.items():
         if not isinstance(key, str):
             raise InvalidValue("Attribute names must be strings")
@@ -281,12 +282,16 @@ def _apply_key(
 
 
 def _key_path(key: str, rtype: ResourceType, scope: Schema | None) -> AttrPath | None:
-    """``name.givenName`` / ``urn:...:User:manager`` as an AttrPath; None for a foreign URN."""
+    """``name.givenName`` / ``urn:...:User:manager`` as an AttrPath.
+
+    None for a name qualified by a schema we do not serve (a ``:`` cannot be
+    part of an attribute name, RFC 7643 §2.1), e.g. a custom Entra extension.
+    """
     if scope is not None:
         name, _, sub = key.partition(".")
         return AttrPath(name, sub or None, scope.id)
     schema, rest = rtype.split_urn(key)
-    if schema is None and key.lower().startswith("urn:"):
+    if schema is None and ":" in key:
         return None
     name, _, sub = rest.partition(".")
     return AttrPath(name, sub or None, schema.id if schema is not None else None)

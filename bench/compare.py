@@ -1,0 +1,260 @@
+"""Run the Entra workload against scim2-server and scimhub in one go and compare them.
+
+Both servers run one after the other on the same 2-core machine, each alone, with the
+same workload parameters, so the ratio is not skewed by one server stealing CPU from
+the other. scim2-server (the reference, in-memory) runs under gunicorn with one
+gthread worker; scimhub runs its own ``scimhub serve`` on a fresh SQLite file.
+
+    .venv/bin/python bench/compare.py                      # both, default workload
+    .venv/bin/python bench/compare.py --only scim2-server  # one side
+    .venv/bin/python bench/compare.py --users 500 --concurrency 4   # forwarded
+
+Flags this driver does not know are forwarded to ``bench/entra_workload.py``
+(``--url``, ``--token``, ``--label`` and ``--json`` are set by the driver).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+BENCH = Path(__file__).resolve().parent
+SIDES = ("scim2-server", "scimhub")
+
+
+@dataclass
+class Server:
+    """A server process this driver started (its own session, so its group can be ended)."""
+
+    label: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+    base_url: str
+    token: str
+
+
+def free_port() -> int:
+    """Ask the kernel for an unused loopback port, so runs never clash with other servers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start(cmd: Sequence[str], log: Path, env: dict[str, str] | None = None
+          ) -> subprocess.Popen[bytes]:
+    """Start a server in a new session: gunicorn forks a worker, and both must be stopped."""
+    with log.open("wb") as out:
+        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env,
+                                start_new_session=True)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Terminate the process group this driver created (by its id), then kill if it lingers."""
+    if proc.poll() is not None:
+        return
+    for sig, wait in ((signal.SIGTERM, 15.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def tail(log: Path, lines: int = 30) -> str:
+    """Last lines of a server log, shown when a server fails to come up."""
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    """Poll until the server answers 200; fail early if the process died."""
+    deadline = time.monotonic() + timeout
+    with httpx.Client(trust_env=False, timeout=2.0) as client:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited with {proc.returncode}:\n{tail(log)}")
+            try:
+                if client.get(url).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+    raise RuntimeError(f"server not ready at {url} after {timeout:.0f} s:\n{tail(log)}")
+
+
+def start_scim2_server(log: Path, threads: int) -> Server:
+    """Start the reference (creating its venv on first use, hence the long timeout)."""
+    port, token = free_port(), secrets.token_urlsafe(24)
+    env = {**os.environ, "SCIM2_BENCH_TOKEN": token}
+    proc = start(["bash", str(BENCH / "scim2_server.sh"), str(port), str(threads)], log, env)
+    server = Server("scim2-server", proc, log, f"http://127.0.0.1:{port}/v2", token)
+    try:
+        wait_ready(f"{server.base_url}/ServiceProviderConfig", proc, log, timeout=600)
+    except BaseException:
+        stop(proc)
+        raise
+    print(f"### scim2-server {scim2_server_version()} (gunicorn gthread, 1 worker, "
+          f"{threads} threads, in-memory)", flush=True)
+    return server
+
+
+def scim2_server_version() -> str:
+    """The installed reference version: 'latest' from PyPI moves, so the output records it."""
+    python = BENCH / ".venv-scim2-server" / "bin" / "python"
+    code = "import importlib.metadata as m; print(m.version('scim2-server'))"
+    out = subprocess.run([str(python), "-c", code], capture_output=True, text=True,
+                         check=False, timeout=60)
+    return out.stdout.strip() or "(unknown version)"
+
+
+def scimhub_exe() -> str:
+    """The ``scimhub`` script of the venv running this driver, else the one on PATH."""
+    local = Path(sys.executable).parent / "scimhub"
+    found = str(local) if local.exists() else shutil.which("scimhub")
+    if not found:
+        raise RuntimeError("scimhub command not found; install the project in the venv")
+    return found
+
+
+def create_tenant(exe: str, database: str) -> str:
+    """Create the bench tenant and return its API token (printed once, as JSON)."""
+    out = subprocess.run(
+        [exe, "tenant", "create", "bench", "--admin-email", "a@example.com",
+         "--admin-password", secrets.token_urlsafe(16), "--json", "--database", database],
+        capture_output=True, text=True, check=False, timeout=120)
+    if out.returncode != 0:
+        raise RuntimeError(f"scimhub tenant create failed:\n{out.stdout}\n{out.stderr}")
+    token: str = json.loads(out.stdout.strip().splitlines()[-1])["token"]
+    return token
+
+
+def start_scimhub(tmp: Path, log: Path, workers: int) -> Server:
+    """Start scimhub on a fresh SQLite database with one tenant."""
+    exe, port = scimhub_exe(), free_port()
+    database = f"sqlite:///{tmp / 'bench.db'}"
+    token = create_tenant(exe, database)
+    proc = start([exe, "serve", "--host", "127.0.0.1", "--port", str(port),
+                  "--database", database, "--workers", str(workers)], log)
+    server = Server("scimhub", proc, log, f"http://127.0.0.1:{port}/scim/v2", token)
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/healthz", proc, log, timeout=120)
+    except BaseException:
+        stop(proc)
+        raise
+    return server
+
+
+def run_workload(server: Server, forward: Sequence[str], out: Path) -> int:
+    """Run the workload in its own process (token via env, so it is not in ``ps``)."""
+    cmd = [sys.executable, str(BENCH / "entra_workload.py"), "--url", server.base_url,
+           "--label", server.label, "--json", str(out), *forward]
+    env = {**os.environ, "SCIM_TOKEN": server.token}
+    return subprocess.run(cmd, env=env, check=False).returncode
+
+
+def measure(side: str, args: argparse.Namespace, forward: Sequence[str], tmp: Path,
+            out: Path) -> int:
+    """Start one server, run the workload against it, and always stop it.
+
+    The server log goes next to the JSON figures, so it survives the temp directory.
+    """
+    print(f"\n### starting {side}", flush=True)
+    log = out.with_suffix(".log")
+    server = (start_scim2_server(log, args.scim2_threads) if side == "scim2-server"
+              else start_scimhub(tmp, log, args.scimhub_workers))
+    try:
+        return run_workload(server, forward, out)
+    finally:
+        stop(server.proc)
+        print(f"### stopped {side} (log: {server.log})", flush=True)
+
+
+def ratio(a: float, b: float) -> str:
+    """a/b as text, tolerant of a zero denominator."""
+    return f"{a / b:.2f}x" if b else "n/a"
+
+
+def print_comparison(ref: dict[str, Any], hub: dict[str, Any]) -> None:
+    """Side-by-side req/s and p99 per phase, then the headline ratios."""
+    print("\n== scimhub vs scim2-server (same workload)")
+    print(f"   scim2-server ops: {ref['ops']}; scimhub ops: {hub['ops']}")
+    print(f"{'phase':<9}{'ref req/s':>11}{'hub req/s':>11}{'ratio':>8}"
+          f"{'ref p99':>10}{'hub p99':>10}")
+    rows = [*ref["phases"], "overall"]
+    for name in rows:
+        r = ref["overall"] if name == "overall" else ref["phases"][name]
+        h = hub["overall"] if name == "overall" else hub["phases"][name]
+        print(f"{name:<9}{r['rps']:>11.1f}{h['rps']:>11.1f}{ratio(h['rps'], r['rps']):>8}"
+              f"{r['p99_ms']:>10.2f}{h['p99_ms']:>10.2f}")
+    ro, ho = ref["overall"], hub["overall"]
+    print(f"overall req/s ratio (scimhub / scim2-server): {ratio(ho['rps'], ro['rps'])}; "
+          f"p99 {ho['p99_ms']:.2f} ms vs {ro['p99_ms']:.2f} ms; "
+          f"verification scimhub={'PASS' if hub['verification']['passed'] else 'FAIL'} "
+          f"scim2-server={'PASS' if ref['verification']['passed'] else 'FAIL'}")
+
+
+def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
+    """Driver flags; everything else goes to the workload unchanged."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--only", choices=SIDES, help="measure one side only")
+    ap.add_argument("--scim2-threads", type=int, default=8,
+                    help="gthread threads of scim2-server's single gunicorn worker")
+    ap.add_argument("--scimhub-workers", type=int, default=1,
+                    help="scimhub serve --workers (1 matches scim2-server's one process)")
+    ap.add_argument("--results", type=Path, default=BENCH / "results",
+                    help="directory for the per-side JSON figures")
+    args, forward = ap.parse_known_args(argv)
+    reserved = {"--url", "--token", "--label", "--json"}
+    if bad := [a for a in forward if a.split("=")[0] in reserved]:
+        ap.error(f"set by the driver, do not pass: {' '.join(bad)}")
+    return args, forward
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Measure each side in turn; non-zero if any side failed to run or to verify."""
+    args, forward = parse_args(argv)
+    sides = [args.only] if args.only else list(SIDES)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    args.results.mkdir(parents=True, exist_ok=True)
+    outputs = {side: args.results / f"entra-{stamp}-{side}.json" for side in sides}
+    failed = False
+    with tempfile.TemporaryDirectory(prefix="scimhub-bench-") as tmpdir:
+        for side in sides:
+            try:
+                failed |= measure(side, args, forward, Path(tmpdir), outputs[side]) != 0
+            except RuntimeError as exc:
+                print(f"### {side} failed: {exc}", file=sys.stderr)
+                failed = True
+    if len(sides) == 2 and all(p.exists() for p in outputs.values()):
+        ref, hub = (json.loads(outputs[s].read_text()) for s in SIDES)
+        print_comparison(ref, hub)
+    print("\nfigures: " + ", ".join(str(p) for p in outputs.values() if p.exists()))
+    print("reproduce: " + shlex.join([sys.executable, sys.argv[0], *(argv or sys.argv[1:])]))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

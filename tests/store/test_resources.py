@@ -1,0 +1,131 @@
+"""The resource repository: one transaction per write, scoped by tenant."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from scimhub.scim.errors import InvalidValue, NotFound, PreconditionFailed, Uniqueness
+from scimhub.scim.filter_parser import parse_attr_path, parse_filter
+from scimhub.scim.patch import AddMembers, Member, RemoveMembers
+from scimhub.scim.schemas import GROUP, USER
+from scimhub.scim.types import TenantId
+from scimhub.store.resources import ResourceStore
+from scimhub.store.tenants import TenantStore
+
+
+def always(_version: int) -> bool:
+    return True
+
+
+@pytest.fixture()
+def tenant(tenants: TenantStore) -> TenantId:
+    return tenants.create("acme", "admin@acme.example", "pw-long-enough")[0].id
+
+
+@pytest.fixture()
+def rival(tenants: TenantStore) -> TenantId:
+    return tenants.create("rival", "admin@rival.example", "pw-long-enough")[0].id
+
+
+def user(name: str, **extra: Any) -> dict[str, Any]:
+    return {"userName": name, **extra}
+
+
+def test_create_then_get(resources: ResourceStore, tenant: TenantId) -> None:
+    created = resources.create(tenant, USER, user("ada", active=True))
+    got = resources.get(tenant, USER, created.id)
+    assert got.doc == {"userName": "ada", "active": True}
+    assert got.version == 1
+
+
+def test_user_name_unique_per_tenant_case_insensitively(
+    resources: ResourceStore, tenant: TenantId, rival: TenantId
+) -> None:
+    resources.create(tenant, USER, user("Ada@Example.com"))
+    with pytest.raises(Uniqueness):
+        resources.create(tenant, USER, user("ada@example.COM"))
+    resources.create(rival, USER, user("ada@example.com"))
+
+
+def test_rows_of_another_tenant_do_not_exist(
+    resources: ResourceStore, tenant: TenantId, rival: TenantId
+) -> None:
+    mine = resources.create(tenant, USER, user("mine"))
+    with pytest.raises(NotFound):
+        resources.get(rival, USER, mine.id)
+    with pytest.raises(NotFound):
+        resources.delete(rival, USER, mine.id, always)
+    page = resources.search(rival, USER, parse_filter('userName eq "mine"'), None, False, 1, 10)
+    assert page.total == 0
+
+
+def test_modify_checks_version_in_the_write(resources: ResourceStore, tenant: TenantId) -> None:
+    created = resources.create(tenant, USER, user("v"))
+
+    def set_title(doc: dict[str, Any]) -> dict[str, Any]:
+        return {**doc, "title": "x"}
+
+    with pytest.raises(PreconditionFailed):
+        resources.modify(tenant, USER, created.id, set_title, [], lambda v: v == 99)
+    assert "title" not in resources.get(tenant, USER, created.id).doc
+    updated = resources.modify(tenant, USER, created.id, set_title, [], lambda v: v == 1)
+    assert updated.version == 2
+
+
+def test_unchanged_modify_keeps_the_version(resources: ResourceStore, tenant: TenantId) -> None:
+    created = resources.create(tenant, USER, user("same"))
+    again = resources.modify(tenant, USER, created.id, lambda d: d, [], always)
+    assert again.version == created.version
+
+
+def test_members_add_is_idempotent_and_remove_touches_only_listed(
+    resources: ResourceStore, tenant: TenantId
+) -> None:
+    ids = [resources.create(tenant, USER, user(f"m{i}")).id for i in range(3)]
+    group = resources.create(tenant, GROUP, {"displayName": "g"})
+    add = AddMembers(tuple(Member(i) for i in ids))
+    resources.modify(tenant, GROUP, group.id, lambda d: d, [add], always)
+    second = resources.modify(tenant, GROUP, group.id, lambda d: d, [add], always)
+    assert second.version == 2  # the repeated add changed nothing
+    resources.modify(tenant, GROUP, group.id, lambda d: d, [RemoveMembers((ids[0],))], always)
+    refs = resources.references(tenant, GROUP, [group.id])[group.id]
+    assert sorted(r.id for r in refs) == sorted(ids[1:])
+
+
+def test_members_must_exist_in_the_same_tenant(
+    resources: ResourceStore, tenant: TenantId, rival: TenantId
+) -> None:
+    foreign = resources.create(rival, USER, user("foreign")).id
+    group = resources.create(tenant, GROUP, {"displayName": "g"})
+    with pytest.raises(InvalidValue):
+        resources.modify(tenant, GROUP, group.id, lambda d: d,
+                         [AddMembers((Member(foreign),))], always)
+    assert resources.references(tenant, GROUP, [group.id])[group.id] == []
+
+
+def test_deleting_a_user_removes_its_memberships(
+    resources: ResourceStore, tenant: TenantId
+) -> None:
+    gone = resources.create(tenant, USER, user("gone")).id
+    stays = resources.create(tenant, USER, user("stays")).id
+    group = resources.create(tenant, GROUP, {"displayName": "g"},
+                             [Member(gone), Member(stays)])
+    resources.delete(tenant, USER, gone, always)
+    refs = resources.references(tenant, GROUP, [group.id])[group.id]
+    assert [r.id for r in refs] == [stays]
+    assert resources.get(tenant, GROUP, group.id).version == 2
+    with resources.db.read() as conn:
+        orphans = conn.exec_driver_sql(
+            "SELECT count(*) FROM group_members WHERE member_id = ?", (gone,)
+        ).scalar()
+    assert orphans == 0
+
+
+def test_search_sorts_and_pages(resources: ResourceStore, tenant: TenantId) -> None:
+    for name in ("carol", "Alice", "bob", "dave"):
+        resources.create(tenant, USER, user(name))
+    page = resources.search(tenant, USER, None, parse_attr_path("userName"), False, 2, 2)
+    assert page.total == 4
+    assert [r.doc["userName"] for r in page.resources] == ["bob", "carol"]
