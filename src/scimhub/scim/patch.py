@@ -2,9 +2,10 @@
 
 Everything here is pure: ``apply_patch`` takes a stored document and returns a
 new one, so a request whose last operation fails changes nothing (RFC 7644
-§3.5.2: "the operations ... MUST be applied atomically"). Group membership is
-split off by ``split_member_operations`` first, because a group may have
-100,000 members that never travel inside the document.
+§3.5.2: "A PATCH request, regardless of the number of operations, SHALL be
+treated as atomic"). Group membership is split off by
+``split_member_operations`` first, because a group may have 100,000 members
+that never travel inside the document.
 
 Decisions where RFC 7644 or Entra leave room (each one repeated where it is
 implemented):
@@ -12,8 +13,10 @@ implemented):
 * Attribute names are case-insensitive (RFC 7643 §2.1) and written with the
   schema's spelling. An unknown attribute named by ``path`` is ``invalidPath``;
   one named by a key of a path-less value object is ``invalidValue`` (the same
-  error POST gives); keys with a URN prefix we do not serve are ignored, as on
-  POST (ENTRA.md §1.6: Entra's ADSCIM group URI).
+  error POST gives); keys qualified by a schema we do not serve (anything with
+  a ``:``) are ignored, as on POST (ENTRA.md §1.4.5 custom extensions, §1.6
+  ADSCIM URI). A path naming a whole schema URN targets that schema's
+  attributes as one complex value (scim2-tester patches extensions this way).
 * ``null`` and ``""`` as a value unassign the target (RFC 7643 §2.5; ENTRA.md
   §3.2 SCIM_Null_Update_Test); so does a complex value whose only assigned
   content is an empty ``value`` (``{"value": ""}``: Entra clears the manager,
@@ -40,7 +43,13 @@ implemented):
   a required attribute or a read-only attribute ... 'mutability'").
 * A read-only attribute named by ``path`` is ``mutability``; in a path-less
   value object it is ignored, because clients echo ``id``/``meta``/``groups``.
-* Too many operations in one request is ``invalidSyntax``.
+* Too many operations in one request is ``invalidSyntax``; ``value`` missing
+  from add/replace is ``invalidValue``; ``value: null`` on remove counts as
+  absent.
+* A value that sets ``primary`` demotes the other values (RFC 7644 §3.5.2);
+  two new primaries in one value are ``invalidValue`` (RFC 7643 §2.4).
+* Adding a value already present changes nothing (RFC 7644 §3.5.2.1); members
+  (whose ``value`` is immutable) are the same member when ``value`` is equal.
 """
 
 from __future__ import annotations
@@ -148,7 +157,8 @@ def _parse_path(text: object, index: int) -> PatchPath | None:
         return None
     if not isinstance(text, str):
         raise InvalidPath(f"Operation {index}: 'path' must be a string")
-    return parse_patch_path(text)
+    path: PatchPath = parse_patch_path(text)
+    return path
 
 
 # ---------------------------------------------------------------------------
@@ -299,6 +309,7 @@ def _key_path(key: str, rtype: ResourceType, scope: Schema | None) -> AttrPath |
 
 def _apply_target(doc: Document, op: Op, target: _Target, value: Any) -> None:
     kind = "select" if target.select else "sub" if target.sub is not None else "attr"
+    _check_target(target)
     holder = _holder(doc, target.container)
     _HANDLERS[(kind, op == "remove")](holder, target, op, value)
 
@@ -321,6 +332,7 @@ def _set_attr(holder: dict[str, Any], target: _Target, op: Op, value: Any) -> No
     """RFC 7644 §3.5.2.1/§3.5.2.3 on an attribute: set, merge or append."""
     attr = target.attr
     current = holder.get(attr.name)
+    new: Any
     if attr.multi_valued:
         new = _merge_multi(attr, current, value, replace=op == "replace")
     elif attr.type == "complex":
@@ -347,7 +359,6 @@ def _remove_attr(holder: dict[str, Any], target: _Target, op: Op, value: Any) ->
 
 def _set_sub(holder: dict[str, Any], target: _Target, op: Op, value: Any) -> None:
     assert target.sub is not None
-    _check_writable(target.attr, None, None)
     parent = holder.get(target.attr.name)
     parent = dict(parent) if isinstance(parent, dict) else {}
     new = _simple(target.sub, value)
@@ -380,7 +391,6 @@ def _set_selected(holder: dict[str, Any], target: _Target, op: Op, value: Any) -
     if patch is None or (target.sub is not None and patch[target.sub.name] is None):
         _remove_selected(holder, target, op, NO_VALUE)
         return
-    _check_target(target)
     elements = _element_list(holder.get(attr.name))
     hits = _matching(target, elements)
     whole = op == "replace" and target.sub is None
@@ -402,7 +412,6 @@ def _remove_selected(holder: dict[str, Any], target: _Target, op: Op, value: Any
     No match is success without change: the state the client asked for holds.
     """
     attr = target.attr
-    _check_target(target)
     elements = _element_list(holder.get(attr.name))
     hits = set(_matching(target, elements))
     if target.sub is None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -64,11 +66,16 @@ def create_app(ctx: AppContext) -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         Mount("/scim/v2", routes=[*resource_routes(ctx), *discovery_routes(ctx)]),
     ]
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        ctx.db.dispose()
+
     app = Starlette(
         routes=routes,
         exception_handlers={ScimError: scim_error, HTTPException: http_error,
                             Exception: unexpected},
-        on_shutdown=[ctx.db.dispose],
+        lifespan=lifespan,
     )
     app.state.ctx = ctx
     return app

@@ -13,7 +13,7 @@ from scimhub.scim.filters import Filter
 from scimhub.scim.patch import (
     Member,
     apply_patch,
-    members_from_value,
+    parse_members,
     parse_patch_request,
     split_member_operations,
 )
@@ -158,7 +158,10 @@ class ResourceEndpoints:
         if self.is_group and isinstance(body, dict):
             body = dict(body)
             key = next((k for k in body if k.lower() == "members"), None)
-            members = members_from_value(body.pop(key)) if key else []
+            members_attr = self.rtype.schema.attribute("members")
+            assert members_attr is not None
+            value = body.pop(key) if key else None
+            members = list(parse_members(value, members_attr)) if value is not None else []
         return normalize_resource(body, self.rtype), members
 
     async def create(self, request: Request) -> Response:
