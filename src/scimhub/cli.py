@@ -145,7 +145,7 @@ def demo(host: str, port: int, database: str | None) -> None:
     except TenantExists:
         created = store.by_name("demo")
         api_token = store.reset_token(created.id)
-        password = "(unchanged since the first demo run)"
+        password = "(unchanged since the first demo run)"  # noqa: S105
     scim_url = f"http://{host}:{port}/scim/v2"
     click.echo(
         f"""

@@ -20,7 +20,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.fernet import Fernet, InvalidToken
 
-TOKEN_SCHEME = "scimhub"
+TOKEN_SCHEME = "scimhub"  # noqa: S105 - a public prefix, not a secret
 _PASSWORDS = PasswordHasher()
 
 

@@ -60,7 +60,8 @@ def test_3_user_name_and_group_display_name_are_case_insensitive(scim: httpx.Cli
     assert [r["id"] for r in found["Resources"]] == [user["id"]]
     assert scim.post("/Users", json=entra_user_body(name.lower())).status_code == 409
     group = create_group(scim, unique("CaseGroup"))
-    found = scim.get("/Groups", params={"filter": f'displayName eq "{group["displayName"].lower()}"',
+    lowered = group["displayName"].lower()
+    found = scim.get("/Groups", params={"filter": f'displayName eq "{lowered}"',
                                         "excludedAttributes": "members"}).json()
     assert [r["id"] for r in found["Resources"]] == [group["id"]]
 

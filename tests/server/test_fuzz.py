@@ -20,7 +20,7 @@ VALUES = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=
 json_values = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=6)),
     lambda inner: st.one_of(st.lists(inner, max_size=3),
-                            st.dictionaries(st.sampled_from(NAMES + ["value", "type"]), inner,
+                            st.dictionaries(st.sampled_from([*NAMES, "value", "type"]), inner,
                                             max_size=3)),
     max_leaves=6,
 )
@@ -36,7 +36,8 @@ def _literal(value: object) -> str:
 def filters(draw: st.DrawFn, depth: int = 0) -> str:
     kind = draw(st.integers(0, 5 if depth < 3 else 1))
     if kind == 0:
-        return f"{draw(st.sampled_from(NAMES))} {draw(st.sampled_from(OPS))} {_literal(draw(VALUES))}"
+        name, op = draw(st.sampled_from(NAMES)), draw(st.sampled_from(OPS))
+        return f"{name} {op} {_literal(draw(VALUES))}"
     if kind == 1:
         return f"{draw(st.sampled_from(NAMES))} pr"
     if kind == 2:

@@ -266,13 +266,22 @@ class _Parser:
             return self.comparison(path), 0
         if in_brackets:
             self.fail_at(self.peek()[2], "value filters cannot be nested")
-        result = self.value_filter(path)
+        result, depth = self.value_filter(path)
         kind, text, offset = self.peek()
         if kind == "word" and text.startswith("."):
-            # Only PATCH paths allow valuePath.subAttr (RFC 7644 §3.5.2), not filters.
-            self.fail_at(offset, f"a value filter cannot be followed by '{_clip(text)}' in a "
-                         "filter; put the condition inside the brackets")
-        return result
+            return self.value_filter_comparison(result, text, offset), depth
+        return result, depth
+
+    def value_filter_comparison(self, result: ValuePath, text: str, offset: int) -> ValuePath:
+        """``emails[type eq "work"].value eq "x"``: not in RFC 7644's filter ABNF, but
+        Entra matches users with it (ENTRA.md §1.3 item 6), so it is read as
+        ``emails[type eq "work" and value eq "x"]``."""
+        self.advance()
+        sub = text[1:]
+        if not _NAME.fullmatch(sub):
+            self.fail_at(offset, f"expected a sub-attribute name after ']', found {_clip(text)!r}")
+        condition = self.comparison(AttrPath(sub))
+        return ValuePath(result.path, And(result.filter, condition))
 
     def group(self, in_brackets: bool, offset: int, negate: bool) -> tuple[Filter, int]:
         self.nesting += 1

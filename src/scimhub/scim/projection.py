@@ -8,6 +8,7 @@ from typing import Any
 
 from scimhub.scim.errors import InvalidValue
 from scimhub.scim.paths import AttrPath
+from scimhub.scim.resolve import resolve
 from scimhub.scim.schema import Attribute, ResourceType, common_attribute
 
 #: (extension URN or None for core/common, attribute name, sub-attribute name or None)
@@ -29,40 +30,17 @@ class Projection:
 
 
 def resolve_target(path: AttrPath, rtype: ResourceType) -> Target:
-    """Resolve a path to canonical names, or raise InvalidValue for an unknown one."""
-    schema = rtype.schema_for(path.urn) if path.urn else None
-    if path.urn and schema is None:
-        if rtype.schema_for(f"{path.urn}:{path.attr}") is not None:
-            return (f"{path.urn}:{path.attr}", "", None)
-        raise InvalidValue(f"Unknown schema '{path.urn}'")
-    if path.urn is None and rtype.schema_for(path.attr) is not None:
-        return (rtype.schema_for(path.attr).id, "", None)  # type: ignore[union-attr]
-    attr = _find(path, rtype, schema)
-    sub = None
-    if path.sub_attr is not None:
-        found = attr.sub(path.sub_attr)
-        if found is None:
-            raise InvalidValue(f"Unknown attribute '{path}'")
-        sub = found.name
-    container = schema.id if schema is not None and schema is not rtype.schema else None
-    return (container, attr.name, sub)
+    """Resolve a path to canonical names, or raise InvalidValue for an unknown one.
 
-
-def _find(path: AttrPath, rtype: ResourceType, schema: Any) -> Attribute:
-    if schema is not None:
-        attr = schema.attribute(path.attr)
-    else:
-        attr = rtype.schema.attribute(path.attr) or common_attribute(path.attr)
-        if attr is None:
-            attr = _unique_extension_attribute(path.attr, rtype)
-    if attr is None:
+    A bare schema URN (``urn:...:enterprise:2.0:User``) names its whole extension.
+    """
+    whole = rtype.schema_for(f"{path.urn}:{path.attr}" if path.urn else path.attr)
+    if whole is not None and path.sub_attr is None and whole is not rtype.schema:
+        return (whole.id, "", None)
+    resolved = resolve(path, rtype)
+    if resolved is None:
         raise InvalidValue(f"Unknown attribute '{path}'")
-    return attr
-
-
-def _unique_extension_attribute(name: str, rtype: ResourceType) -> Attribute | None:
-    found = [a for ext in rtype.extensions if (a := ext.attribute(name)) is not None]
-    return found[0] if len(found) == 1 else None
+    return (resolved.container, resolved.attr.name, resolved.sub.name if resolved.sub else None)
 
 
 def make_projection(
@@ -95,7 +73,9 @@ def apply_projection(doc: dict[str, Any], rtype: ResourceType, proj: Projection)
     return out
 
 
-def _project_block(block: dict[str, Any], urn: str, lookup: Any, proj: Projection) -> dict[str, Any]:
+def _project_block(
+    block: dict[str, Any], urn: str, lookup: Any, proj: Projection
+) -> dict[str, Any]:
     if (urn, "", None) in proj.exclude:
         return {}
     whole = proj.include is not None and (urn, "", None) in proj.include

@@ -28,7 +28,7 @@ class Resolved:
     @property
     def names(self) -> tuple[str, ...]:
         """The keys leading to the value in a stored document."""
-        keys = (self.container,) if self.container else ()
+        keys: tuple[str, ...] = (self.container,) if self.container else ()
         keys += (self.attr.name,)
         return keys + ((self.sub.name,) if self.sub else ())
 

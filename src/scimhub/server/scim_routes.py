@@ -8,8 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from scimhub.scim.errors import InvalidSyntax, InvalidValue
-from scimhub.scim.filters import Filter
+from scimhub.scim.errors import InvalidFilter, InvalidValue
 from scimhub.scim.patch import (
     Member,
     apply_patch,
@@ -20,19 +19,14 @@ from scimhub.scim.patch import (
 from scimhub.scim.paths import AttrPath
 from scimhub.scim.projection import Projection, apply_projection, make_projection
 from scimhub.scim.render import StoredResource, etag, render
+from scimhub.scim.resolve import resolve
 from scimhub.scim.resource import check_required, normalize_resource
 from scimhub.scim.schema import ResourceType
 from scimhub.scim.schemas import GROUP, USER
-from scimhub.scim.types import LIST_RESPONSE, SEARCH_REQUEST, TenantId
+from scimhub.scim.types import TenantId
 from scimhub.server.context import AppContext
-from scimhub.server.requests import (
-    filter_param,
-    int_param,
-    not_modified,
-    paths_param,
-    precondition,
-    read_json,
-)
+from scimhub.server.queries import Query, list_response, parse_query, read_search_request
+from scimhub.server.requests import not_modified, paths_param, precondition, read_json
 from scimhub.server.responses import ScimResponse
 
 
@@ -51,7 +45,7 @@ class ResourceEndpoints:
     def routes(self) -> list[Route]:
         prefix = self.rtype.endpoint
         return [
-            Route(prefix, self.list, methods=["GET"]),
+            Route(prefix, self.index, methods=["GET"]),
             Route(prefix, self.create, methods=["POST"]),
             Route(prefix + "/.search", self.search, methods=["POST"]),
             Route(prefix + "/{id}", self.get, methods=["GET"]),
@@ -112,44 +106,37 @@ class ResourceEndpoints:
         [doc] = await self._render_many(tenant, [stored], proj, base_url(request))
         return ScimResponse(doc, headers={"ETag": etag(stored.version)})
 
-    async def list(self, request: Request) -> Response:
+    async def index(self, request: Request) -> Response:
         tenant = await self.ctx.tenant(request)
         q = request.query_params
         return await self._query(request, tenant, dict(q))
 
     async def search(self, request: Request) -> Response:
         tenant = await self.ctx.tenant(request)
-        body = await read_json(request, self.ctx.limits)
-        if not isinstance(body, dict):
-            raise InvalidSyntax("A SearchRequest must be a JSON object")
-        schemas = body.get("schemas")
-        if schemas is not None and (not isinstance(schemas, list) or SEARCH_REQUEST not in schemas):
-            raise InvalidSyntax(f"'schemas' must be [\"{SEARCH_REQUEST}\"]")
+        body = await read_search_request(request, self.ctx.limits)
         return await self._query(request, tenant, body)
 
     async def _query(self, request: Request, tenant: TenantId, params: dict[str, Any]) -> Response:
-        limits = self.ctx.limits
-        filter_: Filter | None = filter_param(params.get("filter"), limits)
-        sort_by = params.get("sortBy")
-        sort_path = paths_param(sort_by)[0] if isinstance(sort_by, str) and sort_by else None
-        order = str(params.get("sortOrder") or "ascending").lower()
-        if order not in ("ascending", "descending"):
-            raise InvalidValue("'sortOrder' must be 'ascending' or 'descending'")
-        start = max(1, int_param(params.get("startIndex"), "startIndex", 1))
-        count = int_param(params.get("count"), "count", limits.default_count)
-        count = min(max(0, count), limits.max_results)
-        proj = self._projection(paths_param(params.get("attributes")),
-                                paths_param(params.get("excludedAttributes")))
+        query = parse_query(params, self.ctx.limits)
+        total, resources = await self.page(tenant, query, query.start, query.count,
+                                           base_url(request))
+        return list_response(total, query.start, resources)
+
+    async def page(
+        self, tenant: TenantId, query: Query, start: int, count: int, base: str,
+        lenient: bool = False,
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """One page of matches; ``lenient`` ignores attribute names this type lacks."""
+        attributes, excluded = query.attributes, query.excluded
+        if lenient:
+            attributes = [a for a in attributes if resolve(a, self.rtype) is not None]
+            excluded = [a for a in excluded if resolve(a, self.rtype) is not None]
+            if query.attributes and not attributes:
+                attributes = [AttrPath("id")]
+        proj = self._projection(attributes, excluded)
         page = await self.ctx.run(lambda: self.ctx.resources.search(
-            tenant, self.rtype, filter_, sort_path, order == "descending", start, count))
-        resources = await self._render_many(tenant, page.resources, proj, base_url(request))
-        return ScimResponse({
-            "schemas": [LIST_RESPONSE],
-            "totalResults": page.total,
-            "startIndex": start,
-            "itemsPerPage": len(resources),
-            "Resources": resources,
-        })
+            tenant, self.rtype, query.filter, query.sort_by, query.descending, start, count))
+        return page.total, await self._render_many(tenant, page.resources, proj, base)
 
     # -- writes -------------------------------------------------------------
 
@@ -213,4 +200,41 @@ class ResourceEndpoints:
 
 
 def resource_routes(ctx: AppContext) -> list[Route]:
-    return [*ResourceEndpoints(ctx, USER).routes(), *ResourceEndpoints(ctx, GROUP).routes()]
+    endpoints = [ResourceEndpoints(ctx, USER), ResourceEndpoints(ctx, GROUP)]
+
+    async def root_search(request: Request) -> Response:
+        """RFC 7644 §3.4.3: one search over every resource type.
+
+        Results come type by type (Users, then Groups), each sorted by
+        ``sortBy`` where given; paging runs across the concatenation. A
+        filter or attribute that a type does not have excludes that type
+        instead of failing the whole search.
+        """
+        tenant = await ctx.tenant(request)
+        query = parse_query(await read_search_request(request, ctx.limits), ctx.limits)
+        base = base_url(request)
+        total, skip = 0, query.start - 1
+        results: list[dict[str, Any]] = []
+        errors: list[InvalidFilter] = []
+        for endpoint in endpoints:
+            try:
+                found, _ = await endpoint.page(tenant, query, 1, 0, base, lenient=True)
+            except InvalidFilter as exc:
+                errors.append(exc)
+                continue
+            total += found
+            wanted = query.count - len(results)
+            if skip >= found or wanted <= 0:
+                skip = max(0, skip - found)
+                continue
+            _, docs = await endpoint.page(tenant, query, skip + 1, wanted, base, lenient=True)
+            results.extend(docs)
+            skip = 0
+        if len(errors) == len(endpoints):
+            raise errors[0]
+        return list_response(total, query.start, results)
+
+    routes = [Route("/.search", root_search, methods=["POST"])]
+    for endpoint in endpoints:
+        routes.extend(endpoint.routes())
+    return routes

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -21,7 +21,6 @@ from sqlalchemy import (
     and_,
     exists,
     false,
-    func,
     literal,
     not_,
     or_,
@@ -167,6 +166,7 @@ class FilterCompiler:
         sub = resolved.sub.name if resolved.sub else "value"
         leaf = resolved.attr.sub(sub)
         assert leaf is not None
+        target: Expr
         if sub == "value":
             target = gm.c.group_id
         elif sub == "display":
@@ -240,11 +240,12 @@ def _compare(op: str, expr: Expr, value: Any, attr: Attribute, dialect: SqlDiale
     if attr.type == "boolean":
         expr = dialect.as_boolean(expr)
     if op == "eq":
-        return expr == value
+        return cast(Expr, expr == value)
     if op == "ne":
-        return expr != value
+        return cast(Expr, expr != value)
     if op in ("co", "sw", "ew"):
         escaped = str(value).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern = {"co": f"%{escaped}%", "sw": f"{escaped}%", "ew": f"%{escaped}"}[op]
         return dialect.as_text(expr).like(pattern, escape="\\")
-    return {"gt": expr > value, "ge": expr >= value, "lt": expr < value, "le": expr <= value}[op]
+    ordered = {"gt": expr > value, "ge": expr >= value, "lt": expr < value, "le": expr <= value}
+    return cast(Expr, ordered[op])

@@ -72,7 +72,8 @@ class TenantStore:
                 )
                 self._insert_token(conn, tenant_id, issued)
         except IntegrityError as exc:
-            raise TenantExists(f"a tenant named {name!r} or an admin {admin_email!r} exists") from exc
+            detail = f"a tenant named {name!r} or an admin {admin_email!r} exists"
+            raise TenantExists(detail) from exc
         return Tenant(tenant_id, name, created, "soft"), issued.token
 
     def _insert_token(self, conn: object, tenant_id: TenantId, issued: IssuedToken) -> None:

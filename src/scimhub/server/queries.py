@@ -1,0 +1,71 @@
+"""List and search queries (RFC 7644 §3.4.2, §3.4.3): parsed once, for any endpoint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+
+from scimhub.scim.errors import InvalidSyntax, InvalidValue
+from scimhub.scim.filters import Filter
+from scimhub.scim.limits import Limits
+from scimhub.scim.paths import AttrPath
+from scimhub.scim.types import LIST_RESPONSE, SEARCH_REQUEST
+from scimhub.server.requests import filter_param, int_param, paths_param, read_json
+from scimhub.server.responses import ScimResponse
+
+
+@dataclass(frozen=True)
+class Query:
+    filter: Filter | None
+    sort_by: AttrPath | None
+    descending: bool
+    start: int
+    count: int
+    attributes: list[AttrPath]
+    excluded: list[AttrPath]
+
+
+def parse_query(params: dict[str, Any], limits: Limits) -> Query:
+    """From query parameters (GET) or a SearchRequest body (POST .search).
+
+    ``startIndex`` below 1 means 1 and ``count`` below 0 means 0 (RFC 7644
+    §3.4.2.4); a count above ``maxResults`` is cut to it.
+    """
+    sort_by = params.get("sortBy")
+    if sort_by is not None and not isinstance(sort_by, str):
+        raise InvalidValue("'sortBy' must be an attribute name")
+    order = params.get("sortOrder") or "ascending"
+    if not isinstance(order, str) or order.lower() not in ("ascending", "descending"):
+        raise InvalidValue("'sortOrder' must be 'ascending' or 'descending'")
+    count = int_param(params.get("count"), "count", limits.default_count)
+    return Query(
+        filter=filter_param(params.get("filter"), limits),
+        sort_by=paths_param(sort_by)[0] if sort_by else None,
+        descending=order.lower() == "descending",
+        start=max(1, int_param(params.get("startIndex"), "startIndex", 1)),
+        count=min(max(0, count), limits.max_results),
+        attributes=paths_param(params.get("attributes")),
+        excluded=paths_param(params.get("excludedAttributes")),
+    )
+
+
+async def read_search_request(request: Request, limits: Limits) -> dict[str, Any]:
+    body = await read_json(request, limits)
+    if not isinstance(body, dict):
+        raise InvalidSyntax("A SearchRequest must be a JSON object")
+    schemas = body.get("schemas")
+    if schemas is not None and (not isinstance(schemas, list) or SEARCH_REQUEST not in schemas):
+        raise InvalidSyntax(f"'schemas' must be [\"{SEARCH_REQUEST}\"]")
+    return body
+
+
+def list_response(total: int, start: int, resources: list[dict[str, Any]]) -> ScimResponse:
+    return ScimResponse({
+        "schemas": [LIST_RESPONSE],
+        "totalResults": total,
+        "startIndex": start,
+        "itemsPerPage": len(resources),
+        "Resources": resources,
+    })
