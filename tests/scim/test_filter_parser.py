@@ -348,7 +348,8 @@ def test_value_path_followed_by_sub_attribute_reads_as_one_element_condition() -
     assert parsed == ValuePath(AttrPath("emails"), And(
         Compare(AttrPath("type"), "eq", "work"), Compare(AttrPath("value"), "eq", "x")))
     assert parse_filter('emails[type eq "work"].value pr') == ValuePath(
-        AttrPath("emails"), And(Compare(AttrPath("type"), "eq", "work"), Present(AttrPath("value"))))
+        AttrPath("emails"),
+        And(Compare(AttrPath("type"), "eq", "work"), Present(AttrPath("value"))))
     assert "position 22:" in invalid_filter('emails[type eq "work"].9 eq "x"').detail
 
 

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from scimhub.scim.schema import ResourceType
-
-
-@dataclass(frozen=True)
-class StoredResource:
-    id: str
-    version: int
-    created: str
-    last_modified: str
-    doc: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -27,22 +18,31 @@ class Reference:
     display: str | None
 
 
+@dataclass(frozen=True)
+class StoredResource:
+    """A resource as storage holds it; ``references`` (members of a group, groups of a
+    user) are None unless they were read with it."""
+
+    id: str
+    version: int
+    created: str
+    last_modified: str
+    doc: Mapping[str, Any]
+    references: tuple[Reference, ...] | None = None
+
+
 def etag(version: int) -> str:
     return f'W/"{version}"'
 
 
-def render(
-    stored: StoredResource,
-    rtype: ResourceType,
-    base_url: str,
-    references: Iterable[Reference] | None = None,
-) -> dict[str, Any]:
-    """``references`` are members for a Group, groups for a User; None leaves them out."""
+def render(stored: StoredResource, rtype: ResourceType, base_url: str) -> dict[str, Any]:
+    """References are members for a Group, groups for a User; unread ones are left out."""
     doc: dict[str, Any] = {
         "schemas": [rtype.schema.id, *(e.id for e in rtype.extensions if stored.doc.get(e.id))],
         "id": stored.id,
     }
     doc.update(stored.doc)
+    references = stored.references
     if references is not None:
         key = "members" if rtype.name == "Group" else "groups"
         items = [_reference(ref, base_url, key) for ref in references]

@@ -63,27 +63,15 @@ class ResourceEndpoints:
             raise InvalidValue(exc.detail) from None
 
     def _wants_references(self, proj: Projection) -> bool:
+        """Members (or a user's groups) are read only when the response will show them."""
         return proj.wants("members" if self.is_group else "groups")
 
-    async def _render_many(
-        self, tenant: TenantId, items: list[StoredResource], proj: Projection, base: str
-    ) -> list[dict[str, Any]]:
-        refs: dict[str, Any] = {}
-        if self._wants_references(proj):
-            ids = [i.id for i in items]
-            refs = await self.ctx.run(lambda: self.ctx.resources.references(
-                tenant, self.rtype, ids))
-        return [
-            apply_projection(render(i, self.rtype, base, refs.get(i.id)), self.rtype, proj)
-            for i in items
-        ]
+    def _render(self, stored: StoredResource, proj: Projection, base: str) -> dict[str, Any]:
+        return apply_projection(render(stored, self.rtype, base), self.rtype, proj)
 
-    async def _one(
-        self, request: Request, tenant: TenantId, stored: StoredResource, status: int = 200
-    ) -> ScimResponse:
-        proj = self._query_projection(request)
-        base = base_url(request)
-        [doc] = await self._render_many(tenant, [stored], proj, base)
+    def _one(self, request: Request, stored: StoredResource, proj: Projection,
+             status: int = 200) -> ScimResponse:
+        doc = self._render(stored, proj, base_url(request))
         headers = {"ETag": etag(stored.version)}
         if status == 201:
             headers["Location"] = doc["meta"]["location"]
@@ -100,11 +88,11 @@ class ResourceEndpoints:
         tenant = await self.ctx.tenant(request)
         proj = self._query_projection(request)
         rid = request.path_params["id"]
-        stored = await self.ctx.run(lambda: self.ctx.resources.get(tenant, self.rtype, rid))
+        refs = self._wants_references(proj)
+        stored = await self.ctx.run(lambda: self.ctx.resources.get(tenant, self.rtype, rid, refs))
         if not_modified(request, stored.version):
             return Response(status_code=304, headers={"ETag": etag(stored.version)})
-        [doc] = await self._render_many(tenant, [stored], proj, base_url(request))
-        return ScimResponse(doc, headers={"ETag": etag(stored.version)})
+        return self._one(request, stored, proj)
 
     async def index(self, request: Request) -> Response:
         tenant = await self.ctx.tenant(request)
@@ -134,9 +122,11 @@ class ResourceEndpoints:
             if query.attributes and not attributes:
                 attributes = [AttrPath("id")]
         proj = self._projection(attributes, excluded)
+        refs = self._wants_references(proj)
         page = await self.ctx.run(lambda: self.ctx.resources.search(
-            tenant, self.rtype, query.filter, query.sort_by, query.descending, start, count))
-        return page.total, await self._render_many(tenant, page.resources, proj, base)
+            tenant, self.rtype, query.filter, query.sort_by, query.descending, start, count,
+            refs))
+        return page.total, [self._render(r, proj, base) for r in page.resources]
 
     # -- writes -------------------------------------------------------------
 
@@ -155,9 +145,11 @@ class ResourceEndpoints:
         tenant = await self.ctx.tenant(request)
         body = await read_json(request, self.ctx.limits)
         doc, members = self._normalize(body)
+        proj = self._query_projection(request)
+        refs = self._wants_references(proj)
         stored = await self.ctx.run(lambda: self.ctx.resources.create(
-            tenant, self.rtype, doc, members or ()))
-        return await self._one(request, tenant, stored, status=201)
+            tenant, self.rtype, doc, members or (), refs))
+        return self._one(request, stored, proj, status=201)
 
     async def replace(self, request: Request) -> Response:
         tenant = await self.ctx.tenant(request)
@@ -165,9 +157,11 @@ class ResourceEndpoints:
         doc, members = self._normalize(body)
         rid = request.path_params["id"]
         check = precondition(request)
+        proj = self._query_projection(request)
+        refs = self._wants_references(proj)
         stored = await self.ctx.run(lambda: self.ctx.resources.replace(
-            tenant, self.rtype, rid, doc, check, members))
-        return await self._one(request, tenant, stored)
+            tenant, self.rtype, rid, doc, check, members, refs))
+        return self._one(request, stored, proj)
 
     async def patch(self, request: Request) -> Response:
         tenant = await self.ctx.tenant(request)
@@ -183,13 +177,16 @@ class ResourceEndpoints:
 
         rid = request.path_params["id"]
         check = precondition(request)
-        stored = await self.ctx.run(lambda: self.ctx.resources.modify(
-            tenant, rtype, rid, transform, member_changes, check))
         q = request.query_params
-        if self.is_group and "attributes" not in q and "excludedAttributes" not in q:
-            # Entra: "should yield an HTTP 204 No Content": a group's members can be huge.
+        # Entra: group PATCH "should yield an HTTP 204 No Content": members can be huge.
+        silent = self.is_group and "attributes" not in q and "excludedAttributes" not in q
+        proj = self._query_projection(request)
+        refs = not silent and self._wants_references(proj)
+        stored = await self.ctx.run(lambda: self.ctx.resources.modify(
+            tenant, rtype, rid, transform, member_changes, check, refs))
+        if silent:
             return Response(status_code=204, headers={"ETag": etag(stored.version)})
-        return await self._one(request, tenant, stored)
+        return self._one(request, stored, proj)
 
     async def delete(self, request: Request) -> Response:
         tenant = await self.ctx.tenant(request)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection, Table, and_, delete, func, insert, select, update
@@ -82,6 +82,7 @@ class ResourceStore:
         rtype: ResourceType,
         doc: dict[str, Any],
         members: Sequence[Member] = (),
+        refs: bool = False,
     ) -> StoredResource:
         table = self.table(rtype)
         stamp = now()
@@ -93,18 +94,33 @@ class ResourceStore:
                     last_modified=stamp, doc=doc, **_indexed(rtype, doc)))
                 if members:
                     self._add_members(conn, tenant, stored.id, members)
+                if refs and members:
+                    return self._with_refs(conn, tenant, rtype, [stored])[0]
         except IntegrityError:
             raise self._uniqueness(rtype, doc) from None
-        return stored
+        return replace(stored, references=()) if refs else stored
 
-    def get(self, tenant: TenantId, rtype: ResourceType, rid: str) -> StoredResource:
+    def get(
+        self, tenant: TenantId, rtype: ResourceType, rid: str, refs: bool = False
+    ) -> StoredResource:
         table = self.table(rtype)
         with self.db.read() as conn:
             row = conn.execute(self._select(table).where(
                 table.c.tenant_id == tenant, table.c.id == rid)).first()
-        if row is None:
-            raise NotFound(f"{rtype.name} {rid} not found")
+            if row is None:
+                raise NotFound(f"{rtype.name} {rid} not found")
+            if refs:
+                return self._with_refs(conn, tenant, rtype, [_stored(row)])[0]
         return _stored(row)
+
+    def _with_refs(self, conn: Connection, tenant: TenantId, rtype: ResourceType,
+                   items: list[StoredResource]) -> list[StoredResource]:
+        """Attach members (groups) or groups (users) to a page, in one query."""
+        ids = [i.id for i in items]
+        if not ids:
+            return items
+        found = (self._members_of if rtype is GROUP else self._groups_of)(conn, tenant, ids)
+        return [replace(i, references=tuple(found[i.id])) for i in items]
 
     @staticmethod
     def _select(table: Table) -> Any:
@@ -119,12 +135,13 @@ class ResourceStore:
         doc: dict[str, Any],
         if_match: Callable[[int], bool],
         members: Sequence[Member] | None = None,
+        refs: bool = False,
     ) -> StoredResource:
         def transform(_old: dict[str, Any]) -> dict[str, Any]:
             return doc
 
         changes: list[MemberChange] = [] if members is None else [ReplaceMembers(tuple(members))]
-        return self.modify(tenant, rtype, rid, transform, changes, if_match)
+        return self.modify(tenant, rtype, rid, transform, changes, if_match, refs)
 
     def modify(
         self,
@@ -134,6 +151,7 @@ class ResourceStore:
         transform: Transform,
         member_changes: Sequence[MemberChange],
         if_match: Callable[[int], bool],
+        refs: bool = False,
     ) -> StoredResource:
         """Read, transform and write one resource under the write lock."""
         table = self.table(rtype)
@@ -149,17 +167,19 @@ class ResourceStore:
                 changed = new_doc != row.doc
                 for change in member_changes:
                     changed |= self._apply_member_change(conn, tenant, rid, change)
-                if not changed:
-                    return _stored(row)
-                stamp = now()
-                conn.execute(update(table).where(
-                    table.c.tenant_id == tenant, table.c.id == rid,
-                    table.c.version == row.version,
-                ).values(doc=new_doc, version=row.version + 1, last_modified=stamp,
-                         **_indexed(rtype, new_doc)))
+                result = _stored(row)
+                if changed:
+                    result = StoredResource(rid, row.version + 1, row.created, now(), new_doc)
+                    conn.execute(update(table).where(
+                        table.c.tenant_id == tenant, table.c.id == rid,
+                        table.c.version == row.version,
+                    ).values(doc=new_doc, version=result.version,
+                             last_modified=result.last_modified, **_indexed(rtype, new_doc)))
+                if refs:
+                    return self._with_refs(conn, tenant, rtype, [result])[0]
         except IntegrityError:
             raise self._uniqueness(rtype, new_doc) from None
-        return StoredResource(rid, row.version + 1, row.created, stamp, new_doc)
+        return result
 
     def delete(
         self, tenant: TenantId, rtype: ResourceType, rid: str, if_match: Callable[[int], bool]
@@ -194,6 +214,7 @@ class ResourceStore:
         descending: bool,
         start_index: int,
         count: int,
+        refs: bool = False,
     ) -> Page:
         table = self.table(rtype)
         where = [table.c.tenant_id == tenant]
@@ -208,8 +229,10 @@ class ResourceStore:
                 key = sort_key(sort_by, rtype, table, self.dialect)
                 query = query.order_by(key.desc() if descending else key.asc())
             query = query.order_by(table.c.id).offset(start_index - 1).limit(count)
-            rows = conn.execute(query).all()
-        return Page(total, [_stored(r) for r in rows])
+            items = [_stored(r) for r in conn.execute(query)]
+            if refs:
+                items = self._with_refs(conn, tenant, rtype, items)
+        return Page(total, items)
 
     # -- membership -------------------------------------------------------
 

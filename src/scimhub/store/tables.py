@@ -103,5 +103,6 @@ group_members = Table(
     ForeignKeyConstraint(
         ["tenant_id", "group_id"], ["groups.tenant_id", "groups.id"], ondelete="CASCADE"
     ),
-    Index("ix_group_members_member", "tenant_id", "member_id"),
+    # Covering, so that SQLite prefers it over the primary key for "groups of a user".
+    Index("ix_group_members_member", "tenant_id", "member_id", "group_id"),
 )

@@ -96,7 +96,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("tenant_id", "group_id", "member_id"),
     )
-    op.create_index("ix_group_members_member", "group_members", ["tenant_id", "member_id"])
+    op.create_index(
+        "ix_group_members_member", "group_members", ["tenant_id", "member_id", "group_id"]
+    )
 
 
 def downgrade() -> None:
