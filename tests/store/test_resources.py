@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
 from scimhub.scim.errors import InvalidValue, NotFound, PreconditionFailed, Uniqueness
 from scimhub.scim.filter_parser import parse_attr_path, parse_filter
@@ -12,6 +13,7 @@ from scimhub.scim.patch import AddMembers, Member, RemoveMembers
 from scimhub.scim.schemas import GROUP, USER
 from scimhub.scim.types import TenantId
 from scimhub.store.resources import ResourceStore
+from scimhub.store.tables import group_members
 from scimhub.store.tenants import TenantStore
 
 
@@ -116,9 +118,9 @@ def test_deleting_a_user_removes_its_memberships(
     refs = resources.references(tenant, GROUP, [group.id])[group.id]
     assert [r.id for r in refs] == [stays]
     assert resources.get(tenant, GROUP, group.id).version == 2
-    with resources.db.read() as conn:
-        orphans = conn.exec_driver_sql(
-            "SELECT count(*) FROM group_members WHERE member_id = ?", (gone,)
+    with resources.db.engine.connect() as conn:
+        orphans = conn.execute(
+            select(func.count()).where(group_members.c.member_id == gone)
         ).scalar()
     assert orphans == 0
 

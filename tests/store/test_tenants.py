@@ -28,7 +28,7 @@ def test_reset_revokes_the_old_token_at_once(tenants: TenantStore) -> None:
 
 def test_plain_token_and_password_are_never_stored(tenants: TenantStore) -> None:
     _t, token = tenants.create("s", "admin@s.example", "a secret password")
-    with tenants.db.read() as conn:
+    with tenants.db.engine.connect() as conn:
         dump = "\n".join(str(row) for table in ("tenants", "admins", "api_tokens")
                          for row in conn.exec_driver_sql(f"SELECT * FROM {table}"))
     assert token not in dump

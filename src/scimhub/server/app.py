@@ -88,8 +88,8 @@ def _status_error(status: int, detail: str) -> ScimError:
 
 
 def _ping(db: Database) -> None:
-    with db.read() as conn:
-        conn.execute(text("SELECT 1"))
+    with db.read() as tx:
+        tx.execute(text("SELECT 1"))
 
 
 def app_from_environment() -> Starlette:

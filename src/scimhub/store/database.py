@@ -1,4 +1,4 @@
-"""Engines, connections and transactions for SQLite and PostgreSQL.
+"""Connections and transactions for SQLite and PostgreSQL.
 
 Writes take the write lock when they begin (``BEGIN IMMEDIATE`` on SQLite,
 row locks on PostgreSQL), so a read-modify-write such as a PATCH can never
@@ -13,9 +13,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
+
+from scimhub.store.sql import Compiler, Tx
 
 DEFAULT_URL = "sqlite:///./scimhub.db"
 
@@ -36,6 +38,9 @@ class Database:
         self.url = _normalise(url)
         self.is_sqlite = make_url(self.url).get_backend_name() == "sqlite"
         self.engine = self._create_engine()
+        self.compiler = Compiler(self.engine.dialect)
+        #: The driver's IntegrityError (PEP 249): a unique or foreign key violation.
+        self.integrity_error: type[Exception] = self.engine.dialect.loaded_dbapi.IntegrityError
 
     def _create_engine(self) -> Engine:
         if not self.is_sqlite:
@@ -45,21 +50,38 @@ class Database:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(self.url, poolclass=NullPool if not database else None)
         event.listen(engine, "connect", _sqlite_connect)
-        event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "begin", _sqlite_begin)  # for Alembic's SQLAlchemy connections
         return engine
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn, conn.begin():
-            yield conn
+    def read(self) -> Iterator[Tx]:
+        with self._transaction("BEGIN") as tx:
+            yield tx
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
+    def write(self) -> Iterator[Tx]:
         """One transaction that holds the write lock from its first statement."""
-        with self.engine.connect() as conn:
-            conn = conn.execution_options(scimhub_write=True)
-            with conn.begin():
-                yield conn
+        with self._transaction("BEGIN IMMEDIATE") as tx:
+            yield tx
+
+    @contextmanager
+    def _transaction(self, begin: str) -> Iterator[Tx]:
+        conn = self.engine.raw_connection()
+        try:
+            cursor = conn.cursor()
+            if self.is_sqlite:
+                cursor.execute(begin)
+            try:
+                yield Tx(cursor, self.compiler)
+            except BaseException:
+                conn.rollback() if not self.is_sqlite else cursor.execute("ROLLBACK")
+                raise
+            if self.is_sqlite:
+                cursor.execute("COMMIT")
+            else:
+                conn.commit()
+        finally:
+            conn.close()
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -82,10 +104,9 @@ def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.create_function("scim_fold", 1, _fold, deterministic=True)
 
 
+def _sqlite_begin(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN")
+
+
 def _fold(value: Any) -> Any:
     return value.casefold() if isinstance(value, str) else value
-
-
-def _sqlite_begin(conn: Connection) -> None:
-    write = conn.get_execution_options().get("scimhub_write", False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

@@ -5,8 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, delete, insert, select
 
 from scimhub.scim.types import TenantId
 from scimhub.security import (
@@ -20,7 +19,19 @@ from scimhub.security import (
 )
 from scimhub.store.clock import now
 from scimhub.store.database import Database
+from scimhub.store.sql import Tx
 from scimhub.store.tables import admins, api_tokens, tenants
+
+_TOKEN_BY_PREFIX = select(api_tokens.c.tenant_id, api_tokens.c.digest).where(
+    api_tokens.c.prefix == bindparam("prefix")
+)
+_INSERT_TOKEN = insert(api_tokens).values(
+    prefix=bindparam("prefix"), tenant_id=bindparam("tenant_id"), digest=bindparam("digest"),
+    sealed=bindparam("sealed"), created=bindparam("created"),
+)
+_TENANT_COLUMNS = (tenants.c.id, tenants.c.name, tenants.c.created, tenants.c.deprovision)
+#: Verified when the e-mail is unknown, so that a sign-in takes as long either way.
+_DUMMY_HASH = hash_password("not a password anyone has")
 
 
 class TenantExists(Exception):
@@ -46,6 +57,10 @@ class Admin:
     email: str
 
 
+def _tenant(row: tuple[object, ...]) -> Tenant:
+    return Tenant(TenantId(str(row[0])), str(row[1]), str(row[2]), str(row[3]))
+
+
 class TenantStore:
     def __init__(self, db: Database, vault: TokenVault) -> None:
         self.db = db
@@ -57,61 +72,50 @@ class TenantStore:
         created = now()
         issued = issue_token()
         try:
-            with self.db.write() as conn:
-                conn.execute(
-                    insert(tenants).values(id=tenant_id, name=name, created=created)
-                )
-                conn.execute(
-                    insert(admins).values(
-                        id=str(uuid.uuid4()),
-                        tenant_id=tenant_id,
-                        email=admin_email.strip().lower(),
-                        password_hash=hash_password(admin_password),
-                        created=created,
-                    )
-                )
-                self._insert_token(conn, tenant_id, issued)
-        except IntegrityError as exc:
+            with self.db.write() as tx:
+                tx.execute(insert(tenants).values(id=tenant_id, name=name, created=created))
+                tx.execute(insert(admins).values(
+                    id=str(uuid.uuid4()), tenant_id=tenant_id,
+                    email=admin_email.strip().lower(),
+                    password_hash=hash_password(admin_password), created=created,
+                ))
+                self._insert_token(tx, tenant_id, issued)
+        except self.db.integrity_error as exc:
             detail = f"a tenant named {name!r} or an admin {admin_email!r} exists"
             raise TenantExists(detail) from exc
         return Tenant(tenant_id, name, created, "soft"), issued.token
 
-    def _insert_token(self, conn: object, tenant_id: TenantId, issued: IssuedToken) -> None:
-        conn.execute(  # type: ignore[attr-defined]
-            insert(api_tokens).values(
-                prefix=issued.prefix,
-                tenant_id=tenant_id,
-                digest=issued.digest,
-                sealed=self.vault.encrypt(issued.token),
-                created=now(),
-            )
-        )
+    def _insert_token(self, tx: Tx, tenant_id: TenantId, issued: IssuedToken) -> None:
+        tx.execute(_INSERT_TOKEN, {
+            "prefix": issued.prefix, "tenant_id": tenant_id, "digest": issued.digest,
+            "sealed": self.vault.encrypt(issued.token), "created": now(),
+        })
 
     def list(self) -> list[Tenant]:
-        with self.db.read() as conn:
-            rows = conn.execute(select(tenants).order_by(tenants.c.name)).all()
-        return [Tenant(TenantId(r.id), r.name, r.created, r.deprovision) for r in rows]
+        with self.db.read() as tx:
+            rows = tx.all(select(*_TENANT_COLUMNS).order_by(tenants.c.name))
+        return [_tenant(r) for r in rows]
 
     def by_name(self, name: str) -> Tenant:
-        with self.db.read() as conn:
-            row = conn.execute(select(tenants).where(tenants.c.name == name)).first()
+        with self.db.read() as tx:
+            row = tx.first(select(*_TENANT_COLUMNS).where(tenants.c.name == name))
         if row is None:
             raise NoSuchTenant(name)
-        return Tenant(TenantId(row.id), row.name, row.created, row.deprovision)
+        return _tenant(row)
 
     def reset_token(self, tenant_id: TenantId) -> str:
         """Issue a new token and revoke every old one in the same transaction."""
         issued = issue_token()
-        with self.db.write() as conn:
-            conn.execute(delete(api_tokens).where(api_tokens.c.tenant_id == tenant_id))
-            self._insert_token(conn, tenant_id, issued)
+        with self.db.write() as tx:
+            tx.execute(delete(api_tokens).where(api_tokens.c.tenant_id == tenant_id))
+            self._insert_token(tx, tenant_id, issued)
         return issued.token
 
     def reveal_token(self, tenant_id: TenantId) -> str | None:
-        with self.db.read() as conn:
-            sealed = conn.execute(
+        with self.db.read() as tx:
+            sealed = tx.scalar(
                 select(api_tokens.c.sealed).where(api_tokens.c.tenant_id == tenant_id)
-            ).scalar()
+            )
         return self.vault.decrypt(sealed) if sealed else None
 
     def authenticate(self, token: str) -> TenantId | None:
@@ -119,21 +123,20 @@ class TenantStore:
         prefix = token_prefix(token)
         if prefix is None:
             return None
-        with self.db.read() as conn:
-            row = conn.execute(
-                select(api_tokens.c.tenant_id, api_tokens.c.digest).where(
-                    api_tokens.c.prefix == prefix
-                )
-            ).first()
-        if row is None or not token_matches(token, row.digest):
+        with self.db.read() as tx:
+            row = tx.first(_TOKEN_BY_PREFIX, {"prefix": prefix})
+        if row is None or not token_matches(token, str(row[1])):
             return None
-        return TenantId(row.tenant_id)
+        return TenantId(str(row[0]))
 
     def sign_in(self, email: str, password: str) -> Admin | None:
-        with self.db.read() as conn:
-            row = conn.execute(
-                select(admins).where(admins.c.email == email.strip().lower())
-            ).first()
-        if row is None or not verify_password(password, row.password_hash):
+        with self.db.read() as tx:
+            row = tx.first(select(admins.c.id, admins.c.tenant_id, admins.c.email,
+                                  admins.c.password_hash)
+                           .where(admins.c.email == email.strip().lower()))
+        if row is None:
+            verify_password(password, _DUMMY_HASH)
             return None
-        return Admin(row.id, TenantId(row.tenant_id), row.email)
+        if not verify_password(password, str(row[3])):
+            return None
+        return Admin(str(row[0]), TenantId(str(row[1])), str(row[2]))

@@ -1,0 +1,98 @@
+"""The prepared statements of the resource repository, one set per table.
+
+Built once at import; their parameters are named bindparams. Keeping them
+here keeps ``resources.py`` about what happens rather than how SQL is spelled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    BindParameter,
+    Delete,
+    Insert,
+    Select,
+    Table,
+    Update,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+
+from scimhub.store.tables import group_members, groups, users
+
+T: BindParameter[str] = bindparam("tenant_id")
+ID: BindParameter[str] = bindparam("id")
+
+
+def column_params(values: dict[str, object]) -> dict[str, object]:
+    """Parameters for the ``v_<column>`` binds of INSERT and UPDATE."""
+    return {f"v_{name}": value for name, value in values.items()}
+
+
+@dataclass(frozen=True)
+class ResourceStatements:
+    by_id: Select  # type: ignore[type-arg]
+    insert: Insert
+    update: Update
+    delete: Delete
+    version: Select  # type: ignore[type-arg]
+
+
+def _columns(table: Table) -> list[str]:
+    return [c.name for c in table.columns if c.name not in ("tenant_id", "id")]
+
+
+def _statements(table: Table) -> ResourceStatements:
+    scoped = and_(table.c.tenant_id == T, table.c.id == ID)
+    values: dict[str, Any] = {name: bindparam(f"v_{name}") for name in _columns(table)}
+    return ResourceStatements(
+        by_id=select(table.c.id, table.c.version, table.c.created, table.c.last_modified,
+                     table.c.doc).where(scoped),
+        insert=insert(table).values(tenant_id=T, id=ID, **values),
+        update=update(table).where(scoped, table.c.version == bindparam("expected"))
+        .values(**{n: bindparam(f"v_{n}") for n in _columns(table) if n != "created"}),
+        delete=delete(table).where(scoped),
+        version=select(table.c.version).where(scoped),
+    )
+
+
+USERS = _statements(users)
+GROUPS = _statements(groups)
+
+gm = group_members
+GROUPS_OF_ONE_USER = (
+    select(gm.c.member_id, gm.c.group_id, groups.c.display_name)
+    .select_from(gm.join(groups, and_(groups.c.tenant_id == gm.c.tenant_id,
+                                      groups.c.id == gm.c.group_id)))
+    .where(gm.c.tenant_id == T, gm.c.member_id == ID)
+    .order_by(groups.c.display_name_ci)
+)
+MEMBERS_OF_ONE_GROUP = (
+    select(gm.c.group_id, gm.c.member_id, gm.c.member_type,
+           func.coalesce(users.c.display_name, users.c.user_name, groups.c.display_name))
+    .select_from(gm.outerjoin(users, and_(users.c.tenant_id == gm.c.tenant_id,
+                                          users.c.id == gm.c.member_id))
+                 .outerjoin(groups, and_(groups.c.tenant_id == gm.c.tenant_id,
+                                         groups.c.id == gm.c.member_id)))
+    .where(gm.c.tenant_id == T, gm.c.group_id == ID)
+    .order_by(gm.c.member_id)
+)
+INSERT_MEMBER = insert(gm).values(
+    tenant_id=T, group_id=bindparam("group_id"), member_id=bindparam("member_id"),
+    member_type=bindparam("member_type"),
+)
+REMOVE_ALL_MEMBERS = delete(gm).where(gm.c.tenant_id == T, gm.c.group_id == ID)
+BUMP_GROUPS_CONTAINING = (
+    update(groups)
+    .where(groups.c.tenant_id == T, groups.c.id.in_(
+        select(gm.c.group_id).where(gm.c.tenant_id == T, gm.c.member_id == ID)))
+    .values(version=groups.c.version + 1, last_modified=bindparam("stamp"))
+)
+DROP_FROM_GROUPS = delete(gm).where(gm.c.tenant_id == T, gm.c.member_id == ID)
