@@ -51,7 +51,7 @@ class Column:
     folded: bool = False
 
 
-def _columns(table: Table) -> dict[tuple[str, ...], Column]:
+def indexed_columns(table: Table) -> dict[tuple[str, ...], Column]:
     common = {
         ("id",): Column(table.c.id),
         ("externalId",): Column(table.c.external_id),
@@ -71,7 +71,7 @@ class FilterCompiler:
         self.rtype = rtype
         self.table = table
         self.dialect = dialect
-        self.columns = _columns(table)
+        self.columns = indexed_columns(table)
 
     def compile(self, node: Filter) -> Expr:
         if isinstance(node, And):
@@ -249,3 +249,19 @@ def _compare(op: str, expr: Expr, value: Any, attr: Attribute, dialect: SqlDiale
         return dialect.as_text(expr).like(pattern, escape="\\")
     ordered = {"gt": expr > value, "ge": expr >= value, "lt": expr < value, "le": expr <= value}
     return cast(Expr, ordered[op])
+
+
+def indexed_equality(node: Filter, rtype: ResourceType, table: Table) -> tuple[str, str] | None:
+    """``column, value`` when ``node`` is ``attr eq "value"`` on an indexed column.
+
+    That is the query Entra sends before every create and Test Connection, so
+    it gets prepared statements instead of a compiled filter.
+    """
+    if not isinstance(node, Compare) or node.op != "eq" or not isinstance(node.value, str):
+        return None
+    resolved = resolve(node.path, rtype)
+    column = indexed_columns(table).get(resolved.names) if resolved else None
+    if column is None or resolved is None or resolved.leaf.type != "string":
+        return None
+    value = node.value.casefold() if column.folded else node.value
+    return str(column.expr.name), value

@@ -35,7 +35,7 @@ from scimhub.store import statements as q
 from scimhub.store.clock import now
 from scimhub.store.database import Database
 from scimhub.store.dialects import dialect_for
-from scimhub.store.filter_sql import FilterCompiler
+from scimhub.store.filter_sql import FilterCompiler, indexed_equality
 from scimhub.store.sorting import sort_key
 from scimhub.store.sql import Row, Tx, dump_json, load_json
 from scimhub.store.tables import group_members, groups, users
@@ -210,6 +210,9 @@ class ResourceStore:
         refs: bool = False,
     ) -> Page:
         table = self.table(rtype)
+        fast = indexed_equality(filter_, rtype, table) if filter_ is not None else None
+        if fast is not None and sort_by is None:
+            return self._search_eq(tenant, rtype, *fast, start_index, count, refs)
         where = [table.c.tenant_id == tenant]
         if filter_ is not None:
             where.append(FilterCompiler(rtype, table, self.dialect).compile(filter_))
@@ -224,6 +227,21 @@ class ResourceStore:
             if count == 0 or start_index > total:
                 return Page(total, [])
             items = [_stored(r) for r in tx.all(query)]
+            if refs:
+                items = self._with_refs(tx, tenant, rtype, items)
+        return Page(total, items)
+
+    def _search_eq(self, tenant: TenantId, rtype: ResourceType, column: str, value: str,
+                   start_index: int, count: int, refs: bool) -> Page:
+        sql = self._statements(rtype)
+        params = {"tenant_id": tenant, "value": value}
+        with self.db.read() as tx:
+            total = int(tx.scalar(sql.count_eq[column], params))
+            if count == 0 or start_index > total:
+                return Page(total, [])
+            rows = tx.all(sql.page_eq[column],
+                          {**params, "limit": count, "offset": start_index - 1})
+            items = [_stored(r) for r in rows]
             if refs:
                 items = self._with_refs(tx, tenant, rtype, items)
         return Page(total, items)

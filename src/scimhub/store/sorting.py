@@ -11,7 +11,7 @@ from scimhub.scim.paths import AttrPath
 from scimhub.scim.resolve import resolve
 from scimhub.scim.schema import ResourceType
 from scimhub.store.dialects import SqlDialect
-from scimhub.store.filter_sql import _columns
+from scimhub.store.filter_sql import indexed_columns
 
 
 def sort_key(
@@ -21,7 +21,7 @@ def sort_key(
     resolved = resolve(path, rtype)
     if resolved is None:
         raise InvalidValue(f"Cannot sort by unknown attribute '{path}'")
-    column = _columns(table).get(resolved.names)
+    column = indexed_columns(table).get(resolved.names)
     if column is not None:
         return column.expr
     leaf = resolved.leaf

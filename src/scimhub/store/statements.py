@@ -39,6 +39,9 @@ def column_params(values: dict[str, object]) -> dict[str, object]:
 @dataclass(frozen=True)
 class ResourceStatements:
     by_id: Select  # type: ignore[type-arg]
+    #: ``count`` and ``page`` for ``column eq value``, per indexed string column.
+    count_eq: dict[str, Select]  # type: ignore[type-arg]
+    page_eq: dict[str, Select]  # type: ignore[type-arg]
     insert: Insert
     update: Update
     delete: Delete
@@ -52,9 +55,15 @@ def _columns(table: Table) -> list[str]:
 def _statements(table: Table) -> ResourceStatements:
     scoped = and_(table.c.tenant_id == T, table.c.id == ID)
     values: dict[str, Any] = {name: bindparam(f"v_{name}") for name in _columns(table)}
+    row = select(table.c.id, table.c.version, table.c.created, table.c.last_modified,
+                 table.c.doc)
+    keys = ("id", "external_id", "user_name_ci" if table is users else "display_name_ci")
+    eq = {k: (table.c.tenant_id == T, table.c[k] == bindparam("value")) for k in keys}
     return ResourceStatements(
-        by_id=select(table.c.id, table.c.version, table.c.created, table.c.last_modified,
-                     table.c.doc).where(scoped),
+        by_id=row.where(scoped),
+        count_eq={k: select(func.count()).select_from(table).where(*w) for k, w in eq.items()},
+        page_eq={k: row.where(*w).order_by(table.c.id).limit(bindparam("limit"))
+                 .offset(bindparam("offset")) for k, w in eq.items()},
         insert=insert(table).values(tenant_id=T, id=ID, **values),
         update=update(table).where(scoped, table.c.version == bindparam("expected"))
         .values(**{n: bindparam(f"v_{n}") for n in _columns(table) if n != "created"}),
