@@ -22,6 +22,7 @@ from cryptography.fernet import Fernet, InvalidToken
 
 TOKEN_SCHEME = "scimhub"  # noqa: S105 - a public prefix, not a secret
 _PASSWORDS = PasswordHasher()
+PASSWORD_HASH_PREFIX = "$argon2"  # noqa: S105 - the hash format marker
 
 
 @dataclass(frozen=True)

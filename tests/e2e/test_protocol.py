@@ -162,3 +162,21 @@ def test_failed_patch_changes_nothing(scim: httpx.Client) -> None:
     after = scim.get(f"/Users/{user['id']}").json()
     assert "nickName" not in after
     assert after["meta"]["version"] == user["meta"]["version"]
+
+
+def test_user_password_is_stored_only_as_a_hash(server: object, scim: httpx.Client) -> None:
+    """RFC 7643 §4.1.1: password is writeOnly and never returned; we keep only a hash."""
+    import sqlite3
+
+    user = create_user(scim, password="t1meMa$heen")
+    assert "password" not in user
+    patch(scim, f"/Users/{user['id']}", {"op": "replace", "path": "password",
+                                         "value": "n3wPa$$word"})
+    assert "password" not in scim.get(f"/Users/{user['id']}").json()
+    assert_scim_error(scim.get("/Users", params={"filter": 'password eq "n3wPa$$word"'}),
+                      400, "invalidFilter")
+    database = server.database.removeprefix("sqlite:///")  # type: ignore[attr-defined]
+    with sqlite3.connect(database) as conn:
+        stored = " ".join(str(r) for r in conn.execute("SELECT doc FROM users"))
+    assert "t1meMa$heen" not in stored and "n3wPa$$word" not in stored
+    assert "$argon2id$" in stored

@@ -24,10 +24,19 @@ from scimhub.scim.resource import check_required, normalize_resource
 from scimhub.scim.schema import ResourceType
 from scimhub.scim.schemas import GROUP, USER
 from scimhub.scim.types import TenantId
+from scimhub.security import PASSWORD_HASH_PREFIX, hash_password
 from scimhub.server.context import AppContext
 from scimhub.server.queries import Query, list_response, parse_query, read_search_request
 from scimhub.server.requests import not_modified, paths_param, precondition, read_json
 from scimhub.server.responses import ScimResponse
+
+
+def hash_password_attribute(doc: dict[str, Any]) -> dict[str, Any]:
+    """A user's ``password`` (writeOnly, returned never) is kept only as an Argon2 hash."""
+    password = doc.get("password")
+    if isinstance(password, str) and not password.startswith(PASSWORD_HASH_PREFIX):
+        doc = {**doc, "password": hash_password(password)}
+    return doc
 
 
 def base_url(request: Request) -> str:
@@ -139,7 +148,7 @@ class ResourceEndpoints:
             assert members_attr is not None
             value = body.pop(key) if key else None
             members = list(parse_members(value, members_attr)) if value is not None else []
-        return normalize_resource(body, self.rtype), members
+        return hash_password_attribute(normalize_resource(body, self.rtype)), members
 
     async def create(self, request: Request) -> Response:
         tenant = await self.ctx.tenant(request)
@@ -173,7 +182,7 @@ class ResourceEndpoints:
         def transform(doc: dict[str, Any]) -> dict[str, Any]:
             patched = apply_patch(doc, attr_ops, rtype)
             check_required(patched, rtype)
-            return patched
+            return hash_password_attribute(patched)
 
         rid = request.path_params["id"]
         check = precondition(request)

@@ -88,6 +88,8 @@ class FilterCompiler:
         resolved = resolve(path, self.rtype)
         if resolved is None:
             raise InvalidFilter(f"Unknown attribute '{path}' in filter")
+        if resolved.leaf.returned == "never":
+            raise InvalidFilter(f"'{path}' is never returned and cannot be filtered on")
         return resolved
 
     def _leaf(self, node: Compare | Present) -> Expr:
