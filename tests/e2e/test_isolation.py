@@ -66,3 +66,13 @@ def test_same_user_name_may_exist_in_two_tenants(scim: httpx.Client, other: http
     user = create_user(scim)
     twin = create_user(other, str(user["userName"]))
     assert twin["id"] != user["id"]
+
+
+def test_root_search_sees_only_its_own_tenant(
+        scim: httpx.Client, other: httpx.Client, victims: dict) -> None:
+    """RFC 7644 §3.4.3 searches every resource type at once: still one tenant only."""
+    request = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+               "filter": f'id eq "{victims["user"]["id"]}" or id eq "{victims["group"]["id"]}"'}
+    assert other.post("/.search", json=request).json()["totalResults"] == 0
+    mine = scim.post("/.search", json=request).json()
+    assert {r["id"] for r in mine["Resources"]} == {victims["user"]["id"], victims["group"]["id"]}

@@ -105,9 +105,7 @@ class FilterCompiler:
         if column is not None:
             return _predicate(node, resolved.leaf, column.expr, column.folded, self.dialect)
         if resolved.attr.multi_valued:
-            return self._any_element(resolved, lambda read: _predicate(
-                node, resolved.leaf, read(resolved.sub or _value_sub(resolved.attr)),
-                False, self.dialect))
+            return self._multi_valued(resolved, node)
         if resolved.attr.type == "complex" and resolved.sub is None:
             sub = resolved.attr.sub("value")
             if sub is None and isinstance(node, Compare):
@@ -118,6 +116,23 @@ class FilterCompiler:
             return _predicate(node, leaf, expr, False, self.dialect)
         expr = self.dialect.scalar(self.table.c.doc, names, resolved.leaf)
         return _predicate(node, resolved.leaf, expr, False, self.dialect)
+
+    def _multi_valued(self, resolved: Resolved, node: Compare | Present) -> Expr:
+        """Any element matches; except that ``eq null`` means no element has a value, and
+        ``ne`` also holds when there is no element at all (as for a single value)."""
+        target = resolved.sub or _value_sub(resolved.attr)
+        leaf = target or resolved.attr
+        if isinstance(node, Compare) and node.value is None:
+            if node.op not in ("eq", "ne"):
+                raise InvalidFilter(f"'{node.op} null' is not a comparison")
+            present = self._any_element(
+                resolved, lambda read: self.dialect.present(read(target), leaf))
+            return present if node.op == "ne" else not_(present)
+        matched = self._any_element(
+            resolved, lambda read: _predicate(node, leaf, read(target), False, self.dialect))
+        if isinstance(node, Compare) and node.op == "ne":
+            return or_(not_(self._any_element(resolved, lambda _read: true())), matched)
+        return matched
 
     def _value_path(self, node: ValuePath) -> Expr:
         resolved = self._resolve(node.path)
