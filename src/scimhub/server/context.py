@@ -45,4 +45,5 @@ class AppContext:
         tenant = await self.run(lambda: self.tenants.authenticate(token.strip()))
         if tenant is None:
             raise Unauthorized("The bearer token is not valid")
+        request.state.tenant = tenant  # for middleware that runs after the handler (audit)
         return tenant
