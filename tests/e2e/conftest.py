@@ -1,24 +1,32 @@
-"""One real server process per test session, with two tenants."""
+"""A real server process per database (SQLite and PostgreSQL), each with two tenants."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.e2e.server import ServerProcess
+from tests.support.postgres import temporary_database
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    workdir: Path = tmp_path_factory.mktemp("scimhub")
-    proc = ServerProcess(database=f"sqlite:///{workdir}/scimhub.db", workdir=workdir)
-    proc.tenants = {name: proc.create_tenant(name) for name in ("contoso", "fabrikam")}  # type: ignore[attr-defined]
-    proc.start()
-    yield proc
-    proc.stop()
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def server(request: pytest.FixtureRequest,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    workdir: Path = tmp_path_factory.mktemp(f"scimhub-{request.param}")
+    with ExitStack() as stack:
+        if request.param == "postgresql":
+            url = stack.enter_context(temporary_database())
+        else:
+            url = f"sqlite:///{workdir}/scimhub.db"
+        proc = ServerProcess(database=url, workdir=workdir)
+        proc.tenants = {name: proc.create_tenant(name) for name in ("contoso", "fabrikam")}  # type: ignore[attr-defined]
+        proc.start()
+        stack.callback(proc.stop)
+        yield proc
 
 
 def _client(server: ServerProcess, tenant: str) -> Iterator[httpx.Client]:

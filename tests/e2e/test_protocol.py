@@ -4,7 +4,10 @@ PUT, ETags, discovery, and a SCIM error for every bad input."""
 from __future__ import annotations
 
 import httpx
+from sqlalchemy import select
 
+from scimhub.store.database import Database
+from scimhub.store.tables import users
 from tests.e2e.helpers import (
     CORE_USER,
     ENTERPRISE,
@@ -166,8 +169,6 @@ def test_failed_patch_changes_nothing(scim: httpx.Client) -> None:
 
 def test_user_password_is_stored_only_as_a_hash(server: object, scim: httpx.Client) -> None:
     """RFC 7643 §4.1.1: password is writeOnly and never returned; we keep only a hash."""
-    import sqlite3
-
     user = create_user(scim, password="t1meMa$heen")
     assert "password" not in user
     patch(scim, f"/Users/{user['id']}", {"op": "replace", "path": "password",
@@ -175,8 +176,9 @@ def test_user_password_is_stored_only_as_a_hash(server: object, scim: httpx.Clie
     assert "password" not in scim.get(f"/Users/{user['id']}").json()
     assert_scim_error(scim.get("/Users", params={"filter": 'password eq "n3wPa$$word"'}),
                       400, "invalidFilter")
-    database = server.database.removeprefix("sqlite:///")  # type: ignore[attr-defined]
-    with sqlite3.connect(database) as conn:
-        stored = " ".join(str(r) for r in conn.execute("SELECT doc FROM users"))
+    database = Database(server.database)  # type: ignore[attr-defined]
+    with database.engine.connect() as conn:
+        stored = " ".join(str(r[0]) for r in conn.execute(select(users.c.doc)))
+    database.dispose()
     assert "t1meMa$heen" not in stored and "n3wPa$$word" not in stored
     assert "$argon2id$" in stored

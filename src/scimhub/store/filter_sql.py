@@ -244,7 +244,7 @@ def _predicate(
         value = format_datetime(value)
     fold = attr.type in ("string", "reference") and not attr.case_exact
     if fold and isinstance(value, str):
-        value = value.casefold()
+        value = value.casefold() if folded else dialect.fold_value(value)
         if not folded:
             expr = dialect.fold(expr)
     compared = _compare(node.op, expr, value, attr, dialect)
@@ -264,7 +264,8 @@ def _compare(op: str, expr: Expr, value: Any, attr: Attribute, dialect: SqlDiale
         escaped = str(value).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern = {"co": f"%{escaped}%", "sw": f"{escaped}%", "ew": f"%{escaped}"}[op]
         return dialect.as_text(expr).like(pattern, escape="\\")
-    ordered = {"gt": expr > value, "ge": expr >= value, "lt": expr < value, "le": expr <= value}
+    text = dialect.as_text(expr) if isinstance(value, str) else expr
+    ordered = {"gt": text > value, "ge": text >= value, "lt": text < value, "le": text <= value}
     return cast(Expr, ordered[op])
 
 

@@ -159,7 +159,7 @@ class ResourceStore:
         new_doc: dict[str, Any] = {}
         try:
             with self.db.write() as tx:
-                row = tx.first(sql.by_id, key)
+                row = tx.first(sql.by_id_locked, key)
                 if row is None:
                     raise NotFound(f"{rtype.name} {rid} not found")
                 old = _stored(row)
@@ -186,7 +186,7 @@ class ResourceStore:
         sql = self._statements(rtype)
         key = {"tenant_id": tenant, "id": rid}
         with self.db.write() as tx:
-            version = tx.scalar(sql.version, key)
+            version = tx.scalar(sql.version_locked, key)
             if version is None:
                 raise NotFound(f"{rtype.name} {rid} not found")
             if not if_match(version):
@@ -357,10 +357,15 @@ class ResourceStore:
         return bool(rows)
 
     def _existing_types(self, tx: Tx, tenant: TenantId, ids: list[str]) -> dict[str, str]:
+        """Which ids are users and which groups, share-locking them until commit.
+
+        The lock makes a concurrent DELETE of a member wait for this transaction,
+        so it then removes the membership rows added here: no orphans.
+        """
         found = {r[0]: "User" for r in tx.all(select(users.c.id).where(
-            users.c.tenant_id == tenant, users.c.id.in_(ids)))}
+            users.c.tenant_id == tenant, users.c.id.in_(ids)).with_for_update(read=True))}
         if len(found) < len(ids):
             rest = [i for i in ids if i not in found]
             found.update({r[0]: "Group" for r in tx.all(select(groups.c.id).where(
-                groups.c.tenant_id == tenant, groups.c.id.in_(rest)))})
+                groups.c.tenant_id == tenant, groups.c.id.in_(rest)).with_for_update(read=True))})
         return found

@@ -23,7 +23,7 @@ def sort_key(
         raise InvalidValue(f"Cannot sort by unknown attribute '{path}'")
     column = indexed_columns(table).get(resolved.names)
     if column is not None:
-        return column.expr
+        return dialect.as_text(column.expr) if column.folded else column.expr
     leaf = resolved.leaf
     if resolved.attr.multi_valued:
         sub = resolved.sub or resolved.attr.sub("value")
@@ -35,5 +35,5 @@ def sort_key(
     else:
         expr = dialect.scalar(table.c.doc, resolved.names, leaf)
     if leaf.type in ("string", "reference") and not leaf.case_exact:
-        return dialect.fold(expr)
-    return expr
+        return dialect.as_text(dialect.fold(expr))
+    return dialect.as_text(expr) if leaf.type in ("string", "reference", "dateTime") else expr

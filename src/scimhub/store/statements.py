@@ -39,13 +39,15 @@ def column_params(values: dict[str, object]) -> dict[str, object]:
 @dataclass(frozen=True)
 class ResourceStatements:
     by_id: Select  # type: ignore[type-arg]
+    #: The row for a read-modify-write: locked on PostgreSQL (SQLite's write lock is global).
+    by_id_locked: Select  # type: ignore[type-arg]
+    version_locked: Select  # type: ignore[type-arg]
     #: ``count`` and ``page`` for ``column eq value``, per indexed string column.
     count_eq: dict[str, Select]  # type: ignore[type-arg]
     page_eq: dict[str, Select]  # type: ignore[type-arg]
     insert: Insert
     update: Update
     delete: Delete
-    version: Select  # type: ignore[type-arg]
 
 
 def _columns(table: Table) -> list[str]:
@@ -61,6 +63,8 @@ def _statements(table: Table) -> ResourceStatements:
     eq = {k: (table.c.tenant_id == T, table.c[k] == bindparam("value")) for k in keys}
     return ResourceStatements(
         by_id=row.where(scoped),
+        by_id_locked=row.where(scoped).with_for_update(),
+        version_locked=select(table.c.version).where(scoped).with_for_update(),
         count_eq={k: select(func.count()).select_from(table).where(*w) for k, w in eq.items()},
         page_eq={k: row.where(*w).order_by(table.c.id).limit(bindparam("limit"))
                  .offset(bindparam("offset")) for k, w in eq.items()},
@@ -68,7 +72,6 @@ def _statements(table: Table) -> ResourceStatements:
         update=update(table).where(scoped, table.c.version == bindparam("expected"))
         .values(**{n: bindparam(f"v_{n}") for n in _columns(table) if n != "created"}),
         delete=delete(table).where(scoped),
-        version=select(table.c.version).where(scoped),
     )
 
 
