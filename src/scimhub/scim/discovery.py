@@ -21,6 +21,13 @@ def service_provider_config(base_url: str, limits: Limits) -> dict[str, Any]:
         "patch": {"supported": True},
         "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
         "filter": {"supported": True, "maxResults": limits.max_results},
+        "pagination": {
+            "cursor": True,
+            "index": True,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": limits.default_count,
+            "maxPageSize": limits.max_results,
+        },
         "changePassword": {"supported": False},
         "sort": {"supported": True},
         "etag": {"supported": True},

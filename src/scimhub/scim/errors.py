@@ -103,3 +103,9 @@ class UnsupportedMediaType(ScimError):
 
 class NotImplementedFeature(ScimError):
     status = 501
+
+
+class InvalidCursor(ScimError):
+    """RFC 9865 §2.3: a cursor that is malformed or does not fit the query."""
+
+    scim_type = "invalidCursor"

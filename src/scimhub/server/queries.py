@@ -25,6 +25,8 @@ class Query:
     count: int
     attributes: list[AttrPath]
     excluded: list[AttrPath]
+    #: RFC 9865: None for index paging, "" for the first cursor page, else a cursor.
+    cursor: str | None = None
 
 
 def parse_query(params: dict[str, Any], limits: Limits) -> Query:
@@ -40,6 +42,11 @@ def parse_query(params: dict[str, Any], limits: Limits) -> Query:
     if not isinstance(order, str) or order.lower() not in ("ascending", "descending"):
         raise InvalidValue("'sortOrder' must be 'ascending' or 'descending'")
     count = int_param(params.get("count"), "count", limits.default_count)
+    cursor = params.get("cursor")
+    if cursor is not None and not isinstance(cursor, str):
+        raise InvalidValue("'cursor' must be a string")
+    if cursor is not None and params.get("startIndex") not in (None, ""):
+        raise InvalidValue("Use either 'cursor' or 'startIndex', not both (RFC 9865 §2)")
     return Query(
         filter=filter_param(params.get("filter"), limits),
         sort_by=paths_param(sort_by)[0] if sort_by else None,
@@ -48,6 +55,7 @@ def parse_query(params: dict[str, Any], limits: Limits) -> Query:
         count=min(max(0, count), limits.max_results),
         attributes=paths_param(params.get("attributes")),
         excluded=paths_param(params.get("excludedAttributes")),
+        cursor=cursor,
     )
 
 
@@ -69,3 +77,17 @@ def list_response(total: int, start: int, resources: list[dict[str, Any]]) -> Sc
         "itemsPerPage": len(resources),
         "Resources": resources,
     })
+
+
+def cursor_response(total: int, resources: list[dict[str, Any]], next_cursor: str | None
+                    ) -> ScimResponse:
+    """RFC 9865 §2.2: ``nextCursor`` only while more results follow."""
+    body: dict[str, Any] = {
+        "schemas": [LIST_RESPONSE],
+        "totalResults": total,
+        "itemsPerPage": len(resources),
+        "Resources": resources,
+    }
+    if next_cursor is not None:
+        body["nextCursor"] = next_cursor
+    return ScimResponse(body)

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from scimhub.scim.cursor import Cursor, decode_cursor, encode_cursor, fingerprint
 from scimhub.scim.errors import InvalidFilter, InvalidValue
 from scimhub.scim.patch import (
     Member,
@@ -26,7 +27,13 @@ from scimhub.scim.schemas import GROUP, USER
 from scimhub.scim.types import TenantId
 from scimhub.security import PASSWORD_HASH_PREFIX, hash_password
 from scimhub.server.context import AppContext
-from scimhub.server.queries import Query, list_response, parse_query, read_search_request
+from scimhub.server.queries import (
+    Query,
+    cursor_response,
+    list_response,
+    parse_query,
+    read_search_request,
+)
 from scimhub.server.requests import not_modified, paths_param, precondition, read_json
 from scimhub.server.responses import ScimResponse
 
@@ -115,9 +122,28 @@ class ResourceEndpoints:
 
     async def _query(self, request: Request, tenant: TenantId, params: dict[str, Any]) -> Response:
         query = parse_query(params, self.ctx.limits)
+        if query.cursor is not None:
+            return await self._cursor_page(tenant, query, base_url(request))
         total, resources = await self.page(tenant, query, query.start, query.count,
                                            base_url(request))
         return list_response(total, query.start, resources)
+
+    async def _cursor_page(self, tenant: TenantId, query: Query, base: str) -> Response:
+        """RFC 9865 cursor pagination, as keyset queries."""
+        marker = fingerprint(self.rtype.name, query.filter, query.sort_by, query.descending)
+        after = None
+        if query.cursor:
+            cursor = decode_cursor(query.cursor, marker)
+            after = (cursor.key, cursor.id)
+        proj = self._projection(query.attributes, query.excluded)
+        refs = self._wants_references(proj)
+        page = await self.ctx.run(lambda: self.ctx.resources.search_after(
+            tenant, self.rtype, query.filter, query.sort_by, query.descending, after,
+            query.count, refs))
+        following = (encode_cursor(Cursor(page.last[0], page.last[1], marker))
+                     if page.last is not None else None)
+        return cursor_response(page.total, [self._render(r, proj, base) for r in page.resources],
+                               following)
 
     async def page(
         self, tenant: TenantId, query: Query, start: int, count: int, base: str,
@@ -218,6 +244,8 @@ def resource_routes(ctx: AppContext) -> list[Route]:
         """
         tenant = await ctx.tenant(request)
         query = parse_query(await read_search_request(request, ctx.limits), ctx.limits)
+        if query.cursor is not None:
+            raise InvalidValue("Cursor pagination is offered per resource type, not on /.search")
         base = base_url(request)
         total, skip = 0, query.start - 1
         results: list[dict[str, Any]] = []

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, func, select
+from sqlalchemy import Table, and_, delete, func, literal, select, tuple_
 
 from scimhub.scim.errors import InvalidValue, NotFound, PreconditionFailed, Uniqueness
 from scimhub.scim.filters import Filter
@@ -47,6 +47,12 @@ Transform = Callable[[dict[str, Any]], dict[str, Any]]
 class Page:
     total: int
     resources: list[StoredResource]
+
+
+@dataclass(frozen=True)
+class KeysetPage(Page):
+    #: ``(sort key, id)`` of the page's last row when more rows follow, else None.
+    last: tuple[str | None, str] | None
 
 
 def _indexed(rtype: ResourceType, doc: dict[str, Any]) -> dict[str, Any]:
@@ -230,6 +236,45 @@ class ResourceStore:
             if refs:
                 items = self._with_refs(tx, tenant, rtype, items)
         return Page(total, items)
+
+    def search_after(
+        self,
+        tenant: TenantId,
+        rtype: ResourceType,
+        filter_: Filter | None,
+        sort_by: AttrPath | None,
+        descending: bool,
+        after: tuple[str | None, str] | None,
+        count: int,
+        refs: bool = False,
+    ) -> KeysetPage:
+        """A page of a keyset (cursor) listing: rows after ``(sort key, id)``.
+
+        Costs O(count) wherever the page is, given an index on the sort key.
+        Absent sort keys sort as "" here, so a cursor never has to compare NULL.
+        """
+        table = self.table(rtype)
+        where = [table.c.tenant_id == tenant]
+        if filter_ is not None:
+            where.append(FilterCompiler(rtype, table, self.dialect).compile(filter_))
+        key = (func.coalesce(sort_key(sort_by, rtype, table, self.dialect, text_only=True), "")
+               if sort_by is not None else literal(""))
+        condition = where
+        if after is not None:
+            mark = tuple_(key, table.c.id)
+            bound = tuple_(literal(after[0] or ""), literal(after[1]))
+            condition = [*where, mark < bound if descending else mark > bound]
+        order = (key.desc(), table.c.id.desc()) if descending else (key.asc(), table.c.id.asc())
+        query = (select(table.c.id, table.c.version, table.c.created, table.c.last_modified,
+                        table.c.doc, key).where(*condition).order_by(*order).limit(count + 1))
+        with self.db.read() as tx:
+            total = int(tx.scalar(select(func.count()).select_from(table).where(*where)))
+            rows = tx.all(query) if count > 0 else []
+            items = [_stored(r) for r in rows[:count]]
+            if refs:
+                items = self._with_refs(tx, tenant, rtype, items)
+        last = (rows[count - 1][5], rows[count - 1][0]) if len(rows) > count else None
+        return KeysetPage(total, items, last)
 
     def _search_eq(self, tenant: TenantId, rtype: ResourceType, column: str, value: str,
                    start_index: int, count: int, refs: bool) -> Page:

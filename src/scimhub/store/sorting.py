@@ -15,12 +15,19 @@ from scimhub.store.filter_sql import indexed_columns
 
 
 def sort_key(
-    path: AttrPath, rtype: ResourceType, table: Table, dialect: SqlDialect
+    path: AttrPath, rtype: ResourceType, table: Table, dialect: SqlDialect,
+    text_only: bool = False,
 ) -> ColumnElement[Any]:
-    """Strings that are not caseExact sort case-insensitively; multi-valued by primary value."""
+    """Strings that are not caseExact sort case-insensitively; multi-valued by primary value.
+
+    ``text_only`` (cursor pagination) refuses keys that are not text, because a
+    cursor carries its key as a string.
+    """
     resolved = resolve(path, rtype)
     if resolved is None:
         raise InvalidValue(f"Cannot sort by unknown attribute '{path}'")
+    if text_only and resolved.leaf.type not in ("string", "reference", "dateTime"):
+        raise InvalidValue(f"Cursor pagination cannot sort by '{path}', which is not text")
     column = indexed_columns(table).get(resolved.names)
     if column is not None:
         return dialect.as_text(column.expr) if column.folded else column.expr
