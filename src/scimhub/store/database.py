@@ -8,10 +8,12 @@ interleave with another one and lose an update.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -20,6 +22,7 @@ from sqlalchemy.pool import NullPool
 from scimhub.store.sql import Compiler, Tx
 
 DEFAULT_URL = "sqlite:///./scimhub.db"
+T = TypeVar("T")
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -39,8 +42,28 @@ class Database:
         self.is_sqlite = make_url(self.url).get_backend_name() == "sqlite"
         self.engine = self._create_engine()
         self.compiler = Compiler(self.engine.dialect)
+        dbapi = self.engine.dialect.loaded_dbapi
         #: The driver's IntegrityError (PEP 249): a unique or foreign key violation.
-        self.integrity_error: type[Exception] = self.engine.dialect.loaded_dbapi.IntegrityError
+        self.integrity_error: type[Exception] = dbapi.IntegrityError
+        self.operational_error: type[Exception] = dbapi.OperationalError
+
+    def is_transient(self, exc: Exception) -> bool:
+        """A deadlock or serialization failure (PostgreSQL), or a busy database (SQLite):
+        the transaction was rolled back whole and may simply be run again."""
+        if self.is_sqlite:
+            return "locked" in str(exc) or "busy" in str(exc)
+        return getattr(exc, "sqlstate", None) in ("40P01", "40001")
+
+    def retrying(self, attempt: Callable[[], T], tries: int = 5) -> T:
+        """Run a transaction, again after a transient failure, with a growing pause."""
+        for n in range(tries):
+            try:
+                return attempt()
+            except self.operational_error as exc:
+                if n == tries - 1 or not self.is_transient(exc):
+                    raise
+                time.sleep(0.01 * 2**n * (1 + random.random()))
+        raise AssertionError("unreachable")
 
     def _create_engine(self) -> Engine:
         if not self.is_sqlite:

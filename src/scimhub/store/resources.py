@@ -108,6 +108,10 @@ class ResourceStore:
         members: Sequence[Member] = (),
         refs: bool = False,
     ) -> StoredResource:
+        return self.db.retrying(lambda: self._create(tenant, rtype, doc, members, refs))
+
+    def _create(self, tenant: TenantId, rtype: ResourceType, doc: dict[str, Any],
+                members: Sequence[Member], refs: bool) -> StoredResource:
         stamp = now()
         stored = StoredResource(str(uuid.uuid4()), 1, stamp, stamp, doc)
         try:
@@ -160,6 +164,12 @@ class ResourceStore:
         refs: bool = False,
     ) -> StoredResource:
         """Read, transform and write one resource under the write lock."""
+        return self.db.retrying(lambda: self._modify(
+            tenant, rtype, rid, transform, member_changes, if_match, refs))
+
+    def _modify(self, tenant: TenantId, rtype: ResourceType, rid: str, transform: Transform,
+                member_changes: Sequence[MemberChange], if_match: Callable[[int], bool],
+                refs: bool) -> StoredResource:
         sql = self._statements(rtype)
         key = {"tenant_id": tenant, "id": rid}
         new_doc: dict[str, Any] = {}
@@ -189,9 +199,15 @@ class ResourceStore:
     def delete(
         self, tenant: TenantId, rtype: ResourceType, rid: str, if_match: Callable[[int], bool]
     ) -> None:
+        self.db.retrying(lambda: self._delete(tenant, rtype, rid, if_match))
+
+    def _delete(
+        self, tenant: TenantId, rtype: ResourceType, rid: str, if_match: Callable[[int], bool]
+    ) -> None:
         sql = self._statements(rtype)
         key = {"tenant_id": tenant, "id": rid}
         with self.db.write() as tx:
+            tx.execute(q.LOCK_GROUPS_CONTAINING, key)
             version = tx.scalar(sql.version_locked, key)
             if version is None:
                 raise NotFound(f"{rtype.name} {rid} not found")

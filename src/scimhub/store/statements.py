@@ -108,3 +108,12 @@ BUMP_GROUPS_CONTAINING = (
     .values(version=groups.c.version + 1, last_modified=bindparam("stamp"))
 )
 DROP_FROM_GROUPS = delete(gm).where(gm.c.tenant_id == T, gm.c.member_id == ID)
+#: Taken before the member's own row, in the order a PATCH takes them (group, then
+#: member), so that deleting a member never deadlocks with adding it to a group.
+LOCK_GROUPS_CONTAINING = (
+    select(groups.c.id)
+    .where(groups.c.tenant_id == T, groups.c.id.in_(
+        select(gm.c.group_id).where(gm.c.tenant_id == T, gm.c.member_id == ID)))
+    .order_by(groups.c.id)
+    .with_for_update()
+)
