@@ -131,3 +131,15 @@ def test_search_sorts_and_pages(resources: ResourceStore, tenant: TenantId) -> N
     page = resources.search(tenant, USER, None, parse_attr_path("userName"), False, 2, 2)
     assert page.total == 4
     assert [r.doc["userName"] for r in page.resources] == ["bob", "carol"]
+
+
+def test_stream_members_reads_every_member_once_in_batches(
+    resources: ResourceStore, tenant: TenantId
+) -> None:
+    ids = sorted(resources.create(tenant, USER, user(f"s{i}")).id for i in range(7))
+    group = resources.create(tenant, GROUP, {"displayName": "streamed"},
+                             [Member(i) for i in ids])
+    batches = list(resources.stream_members(tenant, group.id, batch=3))
+    assert [len(b) for b in batches] == [3, 3, 1]
+    assert [r.id for b in batches for r in b] == ids
+    assert {r.display for b in batches for r in b} == {f"s{i}" for i in range(7)}

@@ -45,7 +45,7 @@ def render(stored: StoredResource, rtype: ResourceType, base_url: str) -> dict[s
     references = stored.references
     if references is not None:
         key = "members" if rtype.name == "Group" else "groups"
-        items = [_reference(ref, base_url, key) for ref in references]
+        items = [reference_item(ref, base_url, key) for ref in references]
         if items or key == "members":
             doc[key] = items
     doc["meta"] = {
@@ -58,7 +58,7 @@ def render(stored: StoredResource, rtype: ResourceType, base_url: str) -> dict[s
     return doc
 
 
-def _reference(ref: Reference, base_url: str, key: str) -> dict[str, Any]:
+def reference_item(ref: Reference, base_url: str, key: str) -> dict[str, Any]:
     endpoint = "/Groups" if ref.type == "Group" else "/Users"
     item: dict[str, Any] = {"value": ref.id, "$ref": f"{base_url}{endpoint}/{ref.id}"}
     if ref.display is not None:

@@ -36,6 +36,7 @@ from scimhub.server.queries import (
 )
 from scimhub.server.requests import not_modified, paths_param, precondition, read_json
 from scimhub.server.responses import ScimResponse
+from scimhub.server.streaming import stream_group
 
 
 def hash_password_attribute(doc: dict[str, Any]) -> dict[str, Any]:
@@ -105,9 +106,13 @@ class ResourceEndpoints:
         proj = self._query_projection(request)
         rid = request.path_params["id"]
         refs = self._wants_references(proj)
-        stored = await self.ctx.run(lambda: self.ctx.resources.get(tenant, self.rtype, rid, refs))
+        stream = refs and self.is_group and proj == Projection()
+        stored = await self.ctx.run(lambda: self.ctx.resources.get(
+            tenant, self.rtype, rid, refs and not stream))
         if not_modified(request, stored.version):
             return Response(status_code=304, headers={"ETag": etag(stored.version)})
+        if stream:
+            return stream_group(self.ctx, tenant, stored, base_url(request))
         return self._one(request, stored, proj)
 
     async def index(self, request: Request) -> Response:

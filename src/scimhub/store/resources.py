@@ -8,7 +8,7 @@ one tenant can neither see nor touch another's rows. Optimistic versions make
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -316,6 +316,25 @@ class ResourceStore:
             return {}
         with self.db.read() as tx:
             return self._references(tx, tenant, rtype, ids)
+
+    def stream_members(self, tenant: TenantId, group_id: str, batch: int = 1000
+                       ) -> Iterator[list[Reference]]:
+        """A group's members in batches, all read in one transaction.
+
+        Keyset batches over the primary key: memory stays at one batch and each
+        batch costs the same, however large the group.
+        """
+        with self.db.read() as tx:
+            after = ""
+            while True:
+                rows = tx.all(q.MEMBERS_AFTER, {"tenant_id": tenant, "id": group_id,
+                                                "after": after, "limit": batch})
+                if not rows:
+                    return
+                yield [Reference(r[1], r[2], r[3]) for r in rows]
+                if len(rows) < batch:
+                    return
+                after = rows[-1][1]
 
     def _with_refs(self, tx: Tx, tenant: TenantId, rtype: ResourceType,
                    items: list[StoredResource]) -> list[StoredResource]:

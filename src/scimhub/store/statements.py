@@ -96,6 +96,11 @@ MEMBERS_OF_ONE_GROUP = (
     .where(gm.c.tenant_id == T, gm.c.group_id == ID)
     .order_by(gm.c.member_id)
 )
+#: Members of one group after ``after`` in id order: keyset batches for streaming.
+MEMBERS_AFTER = (
+    MEMBERS_OF_ONE_GROUP.where(gm.c.member_id > bindparam("after"))
+    .limit(bindparam("limit"))
+)
 INSERT_MEMBER = insert(gm).values(
     tenant_id=T, group_id=bindparam("group_id"), member_id=bindparam("member_id"),
     member_type=bindparam("member_type"),
