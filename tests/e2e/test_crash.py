@@ -1,4 +1,4 @@
-"""SIGKILL in the middle of a write load: every acknowledged write survives, nothing is half-done."""
+"""SIGKILL under a write load: every acknowledged write survives, none is half-done."""
 
 from __future__ import annotations
 
