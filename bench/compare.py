@@ -27,7 +27,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,10 @@ import httpx
 
 BENCH = Path(__file__).resolve().parent
 SIDES = ("scim2-server", "scimhub")
+#: With --postgres: scimhub on PostgreSQL with 1 and with 2 worker processes.
+PG_SIDES = ("scimhub-pg-1w", "scimhub-pg-2w")
+PG_ADMIN = os.environ.get("SCIMHUB_TEST_POSTGRES_URL",
+                          "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 @dataclass
@@ -151,10 +156,10 @@ def create_tenant(exe: str, database: str) -> str:
     return token
 
 
-def start_scimhub(tmp: Path, log: Path, workers: int) -> Server:
-    """Start scimhub on a fresh SQLite database with one tenant."""
+def start_scimhub(tmp: Path, log: Path, workers: int, database: str | None = None) -> Server:
+    """Start scimhub on a fresh database (SQLite unless given) with one tenant."""
     exe, port = scimhub_exe(), free_port()
-    database = f"sqlite:///{tmp / 'bench.db'}"
+    database = database or f"sqlite:///{tmp / 'bench.db'}"
     token = create_tenant(exe, database)
     proc = start([exe, "serve", "--host", "127.0.0.1", "--port", str(port),
                   "--database", database, "--workers", str(workers)], log)
@@ -183,13 +188,71 @@ def measure(side: str, args: argparse.Namespace, forward: Sequence[str], tmp: Pa
     """
     print(f"\n### starting {side}", flush=True)
     log = out.with_suffix(".log")
+    if side in PG_SIDES:
+        with postgres_database() as url:
+            server = start_scimhub(tmp, log, int(side[-2]), url)
+            return run_and_stop(side, server, forward, out)
     server = (start_scim2_server(log, args.scim2_threads) if side == "scim2-server"
               else start_scimhub(tmp, log, args.scimhub_workers))
+    return run_and_stop(side, server, forward, out)
+
+
+def run_and_stop(side: str, server: Server, forward: Sequence[str], out: Path) -> int:
     try:
-        return run_workload(server, forward, out)
+        code = run_workload(server, forward, out)
+        rss = peak_rss_mb(server.proc.pid)
+        print(f"### {side}: server peak RSS {rss:.0f} MB (sum over its processes)", flush=True)
+        if out.exists():
+            report = json.loads(out.read_text())
+            report["server_peak_rss_mb"] = rss
+            out.write_text(json.dumps(report, indent=2))
+        return code
     finally:
         stop(server.proc)
         print(f"### stopped {side} (log: {server.log})", flush=True)
+
+
+def peak_rss_mb(group: int) -> float:
+    """Sum of VmHWM (peak resident set) over the processes of a server's process group."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) != group:
+                continue
+            status = (stat.parent / "status").read_text()
+        except (OSError, IndexError, ValueError):
+            continue
+        total += next((int(line.split()[1]) for line in status.splitlines()
+                       if line.startswith("VmHWM:")), 0)
+    return total / 1024
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A throwaway database on the local PostgreSQL server."""
+    import psycopg
+
+    name = f"scimhub_bench_{secrets.token_hex(4)}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING \'UTF8\' '
+                     "LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'")
+    try:
+        yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def print_summary(reports: dict[str, dict[str, Any]]) -> None:
+    """One line per server: overall throughput, latency and peak memory."""
+    print("\n== overall, every server in this run")
+    print(f"{'server':<16}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'peak RSS MB':>13}  verified")
+    for side, r in reports.items():
+        o = r["overall"]
+        print(f"{side:<16}{o['rps']:>9.1f}{o['p50_ms']:>9.2f}{o['p99_ms']:>9.2f}"
+              f"{r.get('server_peak_rss_mb', float('nan')):>13.0f}  "
+              f"{'PASS' if r['verification']['passed'] else 'FAIL'}")
 
 
 def ratio(a: float, b: float) -> str:
@@ -219,7 +282,9 @@ def print_comparison(ref: dict[str, Any], hub: dict[str, Any]) -> None:
 def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
     """Driver flags; everything else goes to the workload unchanged."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--only", choices=SIDES, help="measure one side only")
+    ap.add_argument("--only", choices=SIDES + PG_SIDES, help="measure one side only")
+    ap.add_argument("--postgres", action="store_true",
+                    help="also measure scimhub on PostgreSQL with 1 and 2 workers")
     ap.add_argument("--scim2-threads", type=int, default=8,
                     help="gthread threads of scim2-server's single gunicorn worker")
     ap.add_argument("--scimhub-workers", type=int, default=1,
@@ -236,7 +301,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
 def main(argv: Sequence[str] | None = None) -> int:
     """Measure each side in turn; non-zero if any side failed to run or to verify."""
     args, forward = parse_args(argv)
-    sides = [args.only] if args.only else list(SIDES)
+    sides = [args.only] if args.only else [*SIDES, *(PG_SIDES if args.postgres else ())]
     stamp = time.strftime("%Y%m%d-%H%M%S")
     args.results.mkdir(parents=True, exist_ok=True)
     outputs = {side: args.results / f"entra-{stamp}-{side}.json" for side in sides}
@@ -248,9 +313,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             except RuntimeError as exc:
                 print(f"### {side} failed: {exc}", file=sys.stderr)
                 failed = True
-    if len(sides) == 2 and all(p.exists() for p in outputs.values()):
+    if all(outputs.get(s) and outputs[s].exists() for s in SIDES):
         ref, hub = (json.loads(outputs[s].read_text()) for s in SIDES)
         print_comparison(ref, hub)
+    print_summary({s: json.loads(p.read_text()) for s, p in outputs.items() if p.exists()})
     print("\nfigures: " + ", ".join(str(p) for p in outputs.values() if p.exists()))
     print("reproduce: " + shlex.join([sys.executable, sys.argv[0], *(argv or sys.argv[1:])]))
     return 1 if failed else 0
