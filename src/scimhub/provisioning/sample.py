@@ -1,0 +1,59 @@
+"""A sample directory for the demo and the benchmark: deterministic, Entra-shaped."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+FIRST = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Margaret", "Katherine",
+         "Dennis", "Ken", "Linus", "Guido", "Frances", "Radia", "Hedy", "Tim", "Vint", "Bjarne",
+         "Niklaus", "John", "Shafi", "Leslie", "Tony", "Adele", "Anita", "Sophie", "Zoë", "José"]
+LAST = ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Hamilton", "Johnson",
+        "Ritchie", "Thompson", "Torvalds", "van Rossum", "Allen", "Perlman", "Lamarr",
+        "Berners-Lee", "Cerf", "Stroustrup", "Wirth", "McCarthy", "Goldwasser", "Lamport",
+        "Hoare", "Goldberg", "Borg", "Wilson", "Müller", "García"]
+DEPARTMENTS = ["Engineering", "Sales", "Marketing", "Finance", "Support", "Research"]
+
+
+def sample_directory(users: int = 300, groups: int = 20, members: int = 15, seed: int = 7,
+                     domain: str = "contoso.example") -> dict[str, Any]:
+    rng = random.Random(seed)
+    people = []
+    for i in range(users):
+        first, last = FIRST[i % len(FIRST)], LAST[(i // len(FIRST)) % len(LAST)]
+        nick = f"{first}.{last}.{i}".lower().replace(" ", "").replace("ë", "e").replace("é", "e")
+        nick = nick.replace("ü", "u").replace("í", "i")
+        people.append({
+            "objectId": f"user-{i:06}", "userPrincipalName": f"{nick}@{domain}",
+            "mail": f"{nick}@{domain}", "mailNickname": nick, "givenName": first,
+            "surname": last, "displayName": f"{first} {last}",
+            "mobile": f"+1 555 {i:07}", "accountEnabled": True,
+            "department": DEPARTMENTS[i % len(DEPARTMENTS)], "employeeId": f"E{i:06}",
+            "jobTitle": "Engineer", "assigned": i % 10 != 9,
+            **({"manager": f"user-{i // 10:06}"} if i >= 10 else {}),
+        })
+    ids = [p["objectId"] for p in people]
+    teams = [{"objectId": f"group-{g:04}", "displayName": f"Team {g:03}", "assigned": True,
+              "members": sorted(rng.sample(ids, min(members, len(ids))))}
+             for g in range(groups)]
+    return {"users": people, "groups": teams}
+
+
+def next_day(directory: dict[str, Any]) -> list[str]:
+    """The demo's changes: a new hire, an attribute change, a leaver, a membership change."""
+    users, groups = directory["users"], directory["groups"]
+    address = "new.hire@contoso.example"
+    hire = {**users[0], "objectId": "user-new-hire", "userPrincipalName": address,
+            "mail": address, "mailNickname": "new.hire", "givenName": "New",
+            "surname": "Hire", "displayName": "New Hire", "assigned": True}
+    users.append(hire)
+    users[1]["mobile"] = "+1 555 0000001"
+    users[1]["surname"] = users[1]["surname"] + "-Smith"
+    leaver = users.pop(2)
+    users[3]["accountEnabled"] = False
+    groups[0]["members"] = [*groups[0]["members"], "user-new-hire"][1:]
+    return [f"new hire {hire['userPrincipalName']}",
+            f"{users[1]['userPrincipalName']}: new surname and mobile",
+            f"leaver {leaver['userPrincipalName']} removed from the directory",
+            f"{users[3]['userPrincipalName']}: account disabled",
+            f"{groups[0]['displayName']}: new hire added, one member removed"]

@@ -1,0 +1,24 @@
+"""What every source yields: the directory's users and groups, keyed by objectId."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class SourceError(ValueError):
+    """Bad source data; the message names the file and the line or object at fault."""
+
+
+@dataclass
+class Directory:
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    groups: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def assigned_users(self) -> set[str]:
+        """Users assigned directly or through an assigned group (direct members only)."""
+        assigned = {uid for uid, u in self.users.items() if u.get("assigned") is True}
+        for group in self.groups.values():
+            if group.get("assigned") is True:
+                assigned.update(m for m in group.get("members", []) if m in self.users)
+        return assigned
