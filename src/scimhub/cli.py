@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import sys
+from pathlib import Path
 
 import click
 
-from scimhub.security import TokenVault, random_password
+from scimhub.provisioning.sync_commands import register_sync
+from scimhub.security import TokenVault
 from scimhub.store.database import Database, database_url
 from scimhub.store.migrate import migrate
 from scimhub.store.tenants import NoSuchTenant, TenantExists, TenantStore
@@ -134,33 +135,16 @@ def token_reset(name: str, as_json: bool, database: str | None) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@database_option
-def demo(host: str, port: int, database: str | None) -> None:
-    """Start the service provider on SQLite with a demo tenant, and print how to use it."""
-    url = database_url(database)
-    _, store = _open(url)
-    password = random_password()
-    try:
-        created, api_token = store.create("demo", "admin@demo.example", password)
-    except TenantExists:
-        created = store.by_name("demo")
-        api_token = store.reset_token(created.id)
-        password = "(unchanged since the first demo run)"  # noqa: S105
-    scim_url = f"http://{host}:{port}/scim/v2"
-    click.echo(
-        f"""
-scimhub demo — service provider on {url}
+@click.option("--dir", "workdir", default="scimhub-demo", show_default=True,
+              type=click.Path(path_type=Path), help="Where the demo keeps its files.")
+@click.option("--users", default=300, show_default=True)
+@click.option("--serve/--no-serve", default=True, help="Keep serving after the cycles.")
+def demo(host: str, port: int, workdir: Path, users: int, serve: bool) -> None:
+    """The whole loop on SQLite: a service provider, a tenant, and the engine provisioning
+    a sample directory into it (initial cycle, then changes and an incremental cycle)."""
+    from scimhub.demo import run_demo
 
-  Tenant URL    {scim_url}
-  Secret Token  {api_token}
-  Admin         admin@demo.example / {password}
+    run_demo(host, port, workdir, users, serve)
 
-Try it:
-  curl -s -H 'Authorization: Bearer {api_token}' '{scim_url}/Users?filter=userName+eq+%22nobody%22'
 
-Stop with Ctrl-C.
-""",
-        file=sys.stdout,
-    )
-    os.environ["SCIMHUB_DATABASE_URL"] = url
-    _run_server(host, port, 1, False)
+register_sync(main)

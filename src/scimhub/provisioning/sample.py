@@ -32,7 +32,7 @@ def sample_directory(users: int = 300, groups: int = 20, members: int = 15, seed
             "jobTitle": "Engineer", "assigned": i % 10 != 9,
             **({"manager": f"user-{i // 10:06}"} if i >= 10 else {}),
         })
-    ids = [p["objectId"] for p in people]
+    ids: list[str] = [str(p["objectId"]) for p in people]
     teams = [{"objectId": f"group-{g:04}", "displayName": f"Team {g:03}", "assigned": True,
               "members": sorted(rng.sample(ids, min(members, len(ids))))}
              for g in range(groups)]

@@ -106,3 +106,6 @@ group_members = Table(
     # Covering, so that SQLite prefers it over the primary key for "groups of a user".
     Index("ix_group_members_member", "tenant_id", "member_id", "group_id"),
 )
+
+from scimhub.store import console_tables as _console_tables  # noqa: F401,E402
+from scimhub.store import provisioning_tables as _provisioning_tables  # noqa: F401,E402

@@ -1,0 +1,473 @@
+"""One provisioning cycle: import → match → scope → evaluate → provision, per object.
+
+The steps carry the names of Entra's provisioning-log steps, so a log line leads
+here. Users go first, then groups, then memberships as add/remove deltas in
+batches of 100, then ``manager`` once every user has a target id. What the
+engine learns (target ids, what it sent, a hash of each source object) is saved
+as it goes, so an incremental cycle acts only on what changed and a cycle with
+no change sends no write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import orjson
+
+from scimhub.provisioning.config import JobConfig
+from scimhub.provisioning.errors import CredentialsRejected, TargetError
+from scimhub.provisioning.expressions import EvaluationContext, EvaluationError
+from scimhub.provisioning.mapping import AttributeMapping, desired_attributes
+from scimhub.provisioning.scimdoc import build_resource, patch_operations, read_value
+from scimhub.provisioning.scoping import in_scope
+from scimhub.provisioning.sources.directory import Directory
+from scimhub.provisioning.target import ScimTarget
+from scimhub.scim.schemas import GROUP, USER
+from scimhub.store.provisioning import EngineState, Known, LogEntry
+
+T = TypeVar("T")
+BATCH = 100
+MANAGER_PATH = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"
+
+
+@dataclass
+class CycleSummary:
+    cycle_id: str
+    job: str
+    kind: str
+    dry_run: bool
+    counts: Counter[str] = field(default_factory=Counter)
+    failures: int = 0
+    requests: int = 0
+    duration_s: float = 0.0
+    planned: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        body = {"cycle_id": self.cycle_id, "job": self.job, "kind": self.kind,
+                "dry_run": self.dry_run, "counts": dict(self.counts),
+                "failures": self.failures, "requests": self.requests,
+                "duration_s": round(self.duration_s, 3)}
+        if self.dry_run:
+            body["planned"] = self.planned
+        if self.error:
+            body["error"] = self.error
+        return body
+
+
+def source_hash(obj: dict[str, Any], scoped: bool) -> str:
+    return hashlib.sha256(orjson.dumps([obj, scoped], option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+async def bounded(limit: int, items: Iterable[T], fn: Callable[[T], Awaitable[None]]) -> None:
+    """``fn`` over ``items`` with at most ``limit`` in flight, without one task per item."""
+    iterator = iter(items)
+
+    async def worker() -> None:
+        for item in iterator:
+            await fn(item)
+
+    await asyncio.gather(*(worker() for _ in range(max(1, limit))))
+
+
+class Cycle:
+    """Runs one cycle of one job. ``dry_run`` reads the target but writes nothing."""
+
+    def __init__(self, job: JobConfig, state: EngineState, target: ScimTarget,
+                 directory: Directory, *, dry_run: bool = False,
+                 progress: Callable[[str, int, int], None] | None = None) -> None:
+        self.job = job
+        self.state = state
+        self.target = target
+        self.directory = directory
+        self.dry_run = dry_run
+        self.progress = progress or (lambda _phase, _done, _total: None)
+        self.ctx = EvaluationContext(datetime.now(UTC), random.SystemRandom())
+        self.known: dict[tuple[str, str], Known] = {}
+        self.members_sent: dict[str, set[str]] = {}
+        self.log: list[LogEntry] = []
+        self.dirty: list[Known] = []
+        self.summary = CycleSummary("", job.name, "", dry_run)
+        self.user_mappings = [m for m in job.user_mappings if not m.is_reference]
+        self.manager_mapping = next((m for m in job.user_mappings if m.is_reference), None)
+
+    # -- the cycle ------------------------------------------------------------
+
+    async def run(self) -> CycleSummary:
+        started = time.perf_counter()
+        last = self.state.last_cycle(self.job.name)
+        kind = "incremental" if last and last.fingerprint == self.job.fingerprint else "initial"
+        self.summary.kind = kind
+        self.summary.cycle_id = ("dry-run" if self.dry_run else
+                                 self.state.start_cycle(self.job.name, kind, self.job.fingerprint))
+        self.known = self.state.load_objects(self.job.name)
+        self.members_sent = self.state.load_members(self.job.name)
+        if kind == "initial":
+            for known in self.known.values():
+                known.source_hash = None  # re-evaluate everything; keep the links
+        try:
+            await self._users()
+            await self._groups()
+            await self._memberships()
+            await self._managers()
+        except CredentialsRejected as exc:
+            self.summary.error = f"{exc.code}: {exc.detail}"
+            raise
+        finally:
+            self._flush()
+            self.summary.requests = self.target.requests
+            self.summary.duration_s = time.perf_counter() - started
+            if not self.dry_run:
+                self.state.finish_cycle(self.summary.cycle_id, self.summary.to_dict())
+        return self.summary
+
+    def _flush(self) -> None:
+        if self.dry_run:
+            return
+        self.state.save_objects(self.job.name, self.dirty)
+        self.state.write_log(self.job.name, self.summary.cycle_id, self.log)
+        self.dirty, self.log = [], []
+
+    def _record(self, entry: LogEntry) -> None:
+        self.log.append(entry)
+        self.summary.counts[entry.action if entry.status == "success" else entry.status] += 1
+        if entry.status == "failure":
+            self.summary.failures += 1
+        if len(self.log) >= 500:
+            self._flush()
+
+    def _remember(self, known: Known) -> None:
+        self.known[(known.kind, known.source_id)] = known
+        self.dirty.append(known)
+        if len(self.dirty) >= 500:
+            self._flush()
+
+    # -- users ----------------------------------------------------------------
+
+    async def _users(self) -> None:
+        users = self.directory.users
+        assigned = (self.directory.assigned_users() if self.job.scope_mode == "assigned"
+                    else set(users))
+        work = []
+        for uid, obj in users.items():
+            scoped = uid in assigned and in_scope(self.job.scoping, obj)
+            digest = source_hash(obj, scoped)
+            known = self.known.get(("user", uid))
+            if known is not None and known.source_hash == digest:
+                continue
+            work.append((uid, obj, scoped, digest))
+        done = 0
+
+        async def one(item: tuple[str, dict[str, Any], bool, str]) -> None:
+            nonlocal done
+            await self._user(*item)
+            done += 1
+            self.progress("users", done, len(work))
+
+        await bounded(self.job.target.concurrency * 2, work, one)
+        await self._removed("user", set(users), "Users")
+
+    async def _user(self, uid: str, obj: dict[str, Any], scoped: bool, digest: str) -> None:
+        known = self.known.get(("user", uid))
+        identity = str(obj.get("userPrincipalName") or obj.get("displayName") or uid)
+        if not scoped:
+            if known is not None and known.target_id and known.in_scope:
+                await self._deprovision("user", known, identity, self.job.actions.deprovision)
+            if known is not None and known.target_id:
+                known.source_hash = digest if not self.dry_run else known.source_hash
+                known.in_scope = False
+                self._remember(known)
+            else:
+                self._remember(Known("user", uid, None, digest, {}, False))
+            return
+        source = {**obj, "IsSoftDeleted": obj.get("accountEnabled", True) is False}
+        await self._provision("user", uid, source, identity, digest, known,
+                              self.user_mappings, "Users")
+
+    async def _provision(self, kind: str, sid: str, source: dict[str, Any], identity: str,
+                         digest: str, known: Known | None, mappings: Sequence[AttributeMapping],
+                         endpoint: str) -> None:
+        """Evaluate the mappings, then create, update or leave the object."""
+        start = time.perf_counter()
+        try:
+            if known is not None and known.target_id:
+                desired = desired_attributes(mappings, source, self.ctx, creating=False)
+                await self._update(kind, known, desired, identity, endpoint)
+            else:
+                await self._match_or_create(kind, sid, source, identity, mappings, endpoint)
+                known = self.known.get((kind, sid))
+            if known is not None and not self.dry_run:
+                known.source_hash = digest
+                known.in_scope = True
+                self._remember(known)
+        except CredentialsRejected:
+            raise
+        except (TargetError, EvaluationError) as exc:
+            self._failure(kind, sid, known.target_id if known else None, identity, exc, start)
+
+    async def _update(self, kind: str, known: Known, desired: dict[str, Any], identity: str,
+                      endpoint: str) -> None:
+        ops = patch_operations(known.sent, desired)
+        if not ops or not self.job.actions.update:
+            return
+        modified = [{"attribute": o["path"], "old": known.sent.get(o["path"]),
+                     "new": o.get("value")} for o in ops]
+        await self._write("update", kind, known.source_id, known.target_id, identity, modified,
+                          lambda: self.target.patch(endpoint, known.target_id or "", ops))
+        known.sent = {**known.sent, **desired}
+
+    async def _match_or_create(self, kind: str, sid: str, source: dict[str, Any],
+                               identity: str, mappings: Sequence[AttributeMapping],
+                               endpoint: str) -> None:
+        desired = desired_attributes(mappings, source, self.ctx, creating=True)
+        found = None
+        matchers = sorted((m for m in mappings if m.match), key=lambda m: m.match or 0)
+        values = [(m, desired.get(m.target)) for m in matchers]
+        if not any(v for _, v in values):
+            self._record(LogEntry(kind, sid, None, identity, "skip", "skipped", "ImportSkipped",
+                                  "The object has no value for any matching attribute"))
+            return
+        for mapping, value in values:
+            if value:
+                found = await self.target.find(endpoint, mapping.target, str(value))
+                if found is not None:
+                    break
+        rtype = GROUP if kind == "group" else USER
+        if found is not None:
+            current = {t: read_value(found, t, rtype) for t in desired}
+            linked = Known(kind, sid, str(found["id"]), None, current, True)
+            self.known[(kind, sid)] = linked
+            if kind == "group":
+                self.members_sent[sid] = set()  # unknown: the delta pass adds what is missing
+            update_wanted = desired_attributes(mappings, source, self.ctx, creating=False)
+            await self._update(kind, linked, update_wanted, identity, endpoint)
+            return
+        if not self.job.actions.create:
+            return
+        body = build_resource({k: v for k, v in desired.items() if v is not None}, rtype)
+        modified = [{"attribute": t, "old": None, "new": v} for t, v in desired.items()
+                    if v is not None]
+        created = await self._write("create", kind, sid, None, identity, modified,
+                                    lambda: self.target.create(endpoint, body))
+        target_id = str(created["id"]) if isinstance(created, dict) else f"dry-run:{sid}"
+        self.known[(kind, sid)] = Known(kind, sid, target_id, None,
+                                        {k: v for k, v in desired.items()}, True)
+        if kind == "group":
+            self.members_sent[sid] = set()
+
+    async def _write(self, action: str, kind: str, sid: str | None, target_id: str | None,
+                     identity: str, modified: list[dict[str, Any]],
+                     send: Callable[[], Awaitable[Any]]) -> Any:
+        """Send one write (or plan it, in a dry run) and log it."""
+        start = time.perf_counter()
+        if self.dry_run:
+            self.summary.planned.append({"action": action, "kind": kind, "source_id": sid,
+                                         "target_id": target_id, "identity": identity,
+                                         "modified": modified})
+            self.summary.counts[action] += 1
+            return None
+        result = await send()
+        if isinstance(result, dict) and target_id is None:
+            target_id = str(result.get("id"))
+        self._record(LogEntry(kind, sid, target_id, identity, action, "success",
+                              modified=modified,
+                              duration_ms=int((time.perf_counter() - start) * 1000)))
+        return result
+
+    def _failure(self, kind: str, sid: str, target_id: str | None, identity: str,
+                 exc: Exception, start: float) -> None:
+        code = getattr(exc, "code", type(exc).__name__)
+        detail = getattr(exc, "detail", str(exc))
+        self._record(LogEntry(kind, sid, target_id, identity, "provision", "failure",
+                              str(code), str(detail),
+                              duration_ms=int((time.perf_counter() - start) * 1000)))
+
+    async def _deprovision(self, kind: str, known: Known, identity: str, how: str) -> None:
+        endpoint = "Groups" if kind == "group" else "Users"
+        start = time.perf_counter()
+        try:
+            if how == "delete" or kind == "group":
+                if not self.job.actions.delete:
+                    return
+                await self._write("delete", kind, known.source_id, known.target_id, identity,
+                                  [], lambda: self.target.delete(endpoint, known.target_id or ""))
+                known.target_id = None
+                known.sent = {}
+            else:
+                ops = [{"op": "replace", "path": "active", "value": False}]
+                if known.sent.get("active") is False:
+                    return
+                await self._write("disable", kind, known.source_id, known.target_id, identity,
+                                  [{"attribute": "active", "old": known.sent.get("active"),
+                                    "new": False}],
+                                  lambda: self.target.patch(endpoint, known.target_id or "", ops))
+                known.sent = {**known.sent, "active": False}
+        except CredentialsRejected:
+            raise
+        except TargetError as exc:
+            self._failure(kind, known.source_id, known.target_id, identity, exc, start)
+
+    async def _removed(self, kind: str, present: set[str], endpoint: str) -> None:
+        """Objects gone from the source: deleted (or disabled) if the engine provisioned them."""
+        gone = [k for (k_kind, sid), k in list(self.known.items())
+                if k_kind == kind and sid not in present]
+        how = self.job.actions.removed if kind == "user" else "delete"
+        dropped = []
+        for known in gone:
+            if known.target_id and (known.in_scope or how == "delete"):
+                await self._deprovision(kind, known, known.source_id, how)
+            if known.target_id is None or how == "delete":
+                dropped.append(known.source_id)
+            elif not self.dry_run:
+                known.in_scope = False
+                self._remember(known)
+        if not self.dry_run:
+            self._flush()
+            self.state.drop_objects(self.job.name, kind, dropped)
+            for sid in dropped:
+                self.known.pop((kind, sid), None)
+                self.members_sent.pop(sid, None)
+
+    # -- groups and memberships -------------------------------------------------
+
+    def _group_in_scope(self, obj: dict[str, Any]) -> bool:
+        return self.job.scope_mode == "all" or obj.get("assigned") is True
+
+    async def _groups(self) -> None:
+        work = []
+        for gid, obj in self.directory.groups.items():
+            scoped = self._group_in_scope(obj)
+            plain = {k: v for k, v in obj.items() if k != "members"}
+            digest = source_hash(plain, scoped)
+            known = self.known.get(("group", gid))
+            if known is not None and known.source_hash == digest:
+                continue
+            work.append((gid, plain, scoped, digest))
+
+        async def one(item: tuple[str, dict[str, Any], bool, str]) -> None:
+            gid, obj, scoped, digest = item
+            known = self.known.get(("group", gid))
+            identity = str(obj.get("displayName") or gid)
+            if scoped:
+                await self._provision("group", gid, obj, identity, digest, known,
+                                      self.job.group_mappings, "Groups")
+            elif known is not None and known.target_id:
+                await self._deprovision("group", known, identity, "delete")
+                self._remember(Known("group", gid, None, digest, {}, False))
+                self.members_sent.pop(gid, None)
+            else:
+                self._remember(Known("group", gid, None, digest, {}, False))
+
+        await bounded(self.job.target.concurrency, work, one)
+        await self._removed("group", set(self.directory.groups), "Groups")
+        self._flush()
+
+    def _user_target(self, source_id: str) -> str | None:
+        known = self.known.get(("user", source_id))
+        if known is None or not known.in_scope or not known.target_id:
+            return None
+        return known.target_id
+
+    async def _memberships(self) -> None:
+        """Members as deltas against what was last sent, in PATCHes of at most 100."""
+        plans = []
+        for gid, obj in self.directory.groups.items():
+            known = self.known.get(("group", gid))
+            if known is None or not known.target_id or not known.in_scope:
+                continue
+            desired = {m for m in obj.get("members", []) if self._user_target(m)}
+            sent = self.members_sent.get(gid, set())
+            add, remove = sorted(desired - sent), sorted(sent - desired)
+            if add or remove:
+                plans.append((known, str(obj.get("displayName") or gid), add, remove))
+
+        async def one(plan: tuple[Known, str, list[str], list[str]]) -> None:
+            await self._send_members(*plan)
+
+        await bounded(self.job.target.concurrency, plans, one)
+
+    async def _send_members(self, group: Known, identity: str, add: list[str],
+                            remove: list[str]) -> None:
+        target_id = group.target_id or ""
+        for i in range(0, len(add), BATCH):
+            chunk = add[i:i + BATCH]
+            ids = [t for m in chunk if (t := self._user_target(m))]
+            ops = [{"op": "add", "path": "members", "value": [{"value": t} for t in ids]}]
+            await self._member_write(group, identity, "add", chunk, ids, ops, target_id)
+        for i in range(0, len(remove), BATCH):
+            chunk = remove[i:i + BATCH]
+            ids = [k.target_id for m in chunk if (k := self.known.get(("user", m)))
+                   and k.target_id]
+            ops = [{"op": "remove", "path": f'members[value eq "{t}"]'} for t in ids]
+            await self._member_write(group, identity, "remove", chunk, ids, ops, target_id)
+
+    async def _member_write(self, group: Known, identity: str, verb: str, chunk: list[str],
+                            ids: list[str], ops: list[dict[str, Any]], target_id: str) -> None:
+        start = time.perf_counter()
+        modified = [{"attribute": "members", "old": None if verb == "add" else i,
+                     "new": i if verb == "add" else None} for i in ids]
+        try:
+            if ids:
+                await self._write("update", "group", group.source_id, target_id, identity,
+                                  modified, lambda: self.target.patch("Groups", target_id, ops))
+        except CredentialsRejected:
+            raise
+        except TargetError as exc:
+            self._failure("group", group.source_id, target_id, identity, exc, start)
+            return
+        if self.dry_run:
+            return
+        sent = self.members_sent.setdefault(group.source_id, set())
+        if verb == "add":
+            sent.update(chunk)
+            self.state.record_members(self.job.name, group.source_id, chunk, [])
+        else:
+            sent.difference_update(chunk)
+            self.state.record_members(self.job.name, group.source_id, [], chunk)
+
+    # -- managers ---------------------------------------------------------------
+
+    async def _managers(self) -> None:
+        """``manager`` holds the manager's target id, known only once both are provisioned."""
+        mapping = self.manager_mapping
+        if mapping is None:
+            return
+        work = []
+        for uid, obj in self.directory.users.items():
+            known = self.known.get(("user", uid))
+            if known is None or not known.target_id or not known.in_scope:
+                continue
+            manager_source = mapping.value(obj, self.ctx)
+            wanted = self._user_target(str(manager_source)) if manager_source else None
+            if wanted != known.sent.get(mapping.target):
+                work.append((known, wanted, str(obj.get("userPrincipalName") or uid)))
+
+        async def one(item: tuple[Known, str | None, str]) -> None:
+            known, wanted, identity = item
+            assert mapping is not None
+            op = ({"op": "replace", "path": mapping.target, "value": {"value": wanted}}
+                  if wanted else {"op": "remove", "path": mapping.target})
+            start = time.perf_counter()
+            try:
+                await self._write("update", "user", known.source_id, known.target_id, identity,
+                                  [{"attribute": mapping.target,
+                                    "old": known.sent.get(mapping.target), "new": wanted}],
+                                  lambda: self.target.patch("Users", known.target_id or "", [op]))
+            except CredentialsRejected:
+                raise
+            except TargetError as exc:
+                self._failure("user", known.source_id, known.target_id, identity, exc, start)
+                return
+            if not self.dry_run:
+                known.sent = {**known.sent, mapping.target: wanted}
+                self._remember(known)
+
+        await bounded(self.job.target.concurrency, work, one)

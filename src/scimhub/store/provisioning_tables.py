@@ -1,0 +1,70 @@
+"""The provisioning engine's tables: what it knows of each object, its cycles and its log.
+
+What the engine knows (source id → target id, a hash of the source object it
+last provisioned, the attributes it last sent) is what lets an incremental
+cycle touch only what changed, and a re-run with nothing changed send nothing.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Table, Text
+
+from scimhub.store.tables import Json, metadata
+
+SerialId = BigInteger().with_variant(Integer(), "sqlite")
+
+prov_cycles = Table(
+    "prov_cycles",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("job", String(200), nullable=False),
+    Column("kind", String(12), nullable=False),
+    Column("started", String(32), nullable=False),
+    Column("finished", String(32)),
+    Column("fingerprint", String(64), nullable=False),
+    Column("summary", Json),
+    Index("ix_prov_cycles_job", "job", "started"),
+)
+
+prov_objects = Table(
+    "prov_objects",
+    metadata,
+    Column("job", String(200), primary_key=True),
+    Column("kind", String(8), primary_key=True),
+    Column("source_id", String(200), primary_key=True),
+    Column("target_id", String(200)),
+    Column("source_hash", String(64)),
+    Column("sent", Json),
+    Column("in_scope", Boolean, nullable=False),
+    Column("updated", String(32), nullable=False),
+)
+
+prov_members = Table(
+    "prov_members",
+    metadata,
+    Column("job", String(200), primary_key=True),
+    Column("group_id", String(200), primary_key=True),
+    Column("member_id", String(200), primary_key=True),
+)
+
+prov_log = Table(
+    "prov_log",
+    metadata,
+    Column("id", SerialId, primary_key=True, autoincrement=True),
+    Column("job", String(200), nullable=False),
+    Column("cycle_id", String(36), nullable=False),
+    Column("at", String(32), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("source_id", String(200)),
+    Column("target_id", String(200)),
+    Column("identity", Text),
+    Column("action", String(16), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("error_code", String(100)),
+    Column("detail", Text),
+    Column("modified", Json),
+    Column("duration_ms", Integer),
+    Index("ix_prov_log_job_at", "job", "at"),
+    Index("ix_prov_log_job_status", "job", "status"),
+    Index("ix_prov_log_cycle", "cycle_id"),
+)

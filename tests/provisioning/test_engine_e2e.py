@@ -1,0 +1,209 @@
+"""The engine against a real ``scimhub serve``: the target's state is checked through SCIM."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.server import ServerProcess
+
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+
+def person(oid: str, first: str, last: str, **extra: Any) -> dict[str, Any]:
+    return {"objectId": oid, "userPrincipalName": f"{first.lower()}@contoso.example",
+            "mail": f"{first.lower()}@contoso.example", "mailNickname": first.lower(),
+            "givenName": first, "surname": last, "accountEnabled": True, "assigned": True,
+            "department": "Engineering", **extra}
+
+
+def directory() -> dict[str, Any]:
+    return {
+        "users": [
+            person("u1", "Ada", "Lovelace", mobile="555-0001"),
+            person("u2", "Grace", "Hopper", manager="u1"),
+            person("u3", "Alan", "Turing", assigned=False),  # in scope through group g1
+            person("u4", "Edsger", "Dijkstra", department="Sales"),  # filtered out
+            person("u5", "Barbara", "Liskov", assigned=False),  # not assigned at all
+            person("u6", "Donald", "Knuth"),
+        ],
+        "groups": [
+            {"objectId": "g1", "displayName": "Pioneers", "assigned": True,
+             "members": ["u1", "u2", "u3"]},
+            {"objectId": "g2", "displayName": "Unassigned", "members": ["u1"]},
+        ],
+    }
+
+
+CONFIG = """
+[job]
+name = "acunetix-360"
+interval = "40m"
+
+[source]
+type = "file"
+path = "directory.json"
+
+[target]
+url = "{url}"
+token_env = "SCIMHUB_TARGET_TOKEN"
+
+[scope]
+mode = "assigned"
+
+[[scope.filters]]
+title = "Engineering only"
+clauses = [{{ attribute = "department", operator = "EQUALS", value = "Engineering" }}]
+
+[[mappings.users]]
+target = "userName"
+source = "userPrincipalName"
+match = 1
+
+[[mappings.users]]
+target = "active"
+expression = 'Switch([IsSoftDeleted], , "False", "True", "True", "False")'
+
+[[mappings.users]]
+target = 'emails[type eq "work"].value'
+source = "mail"
+
+[[mappings.users]]
+target = "name.givenName"
+source = "givenName"
+
+[[mappings.users]]
+target = "name.familyName"
+source = "surname"
+
+[[mappings.users]]
+target = 'phoneNumbers[type eq "mobile"].value'
+source = "mobile"
+
+[[mappings.users]]
+target = "displayName"
+expression = 'Join(" ", [givenName], [surname])'
+
+[[mappings.users]]
+target = "externalId"
+source = "mailNickname"
+apply = "create"
+
+[[mappings.users]]
+target = "{enterprise}:manager"
+source = "manager"
+"""
+
+
+@pytest.fixture(scope="module")
+def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    workdir = tmp_path_factory.mktemp("engine-target")
+    proc = ServerProcess(database=f"sqlite:///{workdir}/target.db", workdir=workdir)
+    proc.tenants = {"acme": proc.create_tenant("acme")}  # type: ignore[attr-defined]
+    proc.start()
+    yield proc
+    proc.stop()
+
+
+class Job:
+    def __init__(self, target: ServerProcess, workdir: Path) -> None:
+        self.workdir = workdir
+        self.token = target.tenants["acme"]["token"]  # type: ignore[attr-defined]
+        self.scim = httpx.Client(base_url=target.scim_url,
+                                 headers={"Authorization": f"Bearer {self.token}"})
+        (workdir / "job.toml").write_text(CONFIG.format(url=target.scim_url,
+                                                         enterprise=ENTERPRISE))
+        self.write(directory())
+
+    def write(self, data: dict[str, Any]) -> None:
+        (self.workdir / "directory.json").write_text(json.dumps(data))
+
+    def sync(self, *extra: str) -> dict[str, Any]:
+        result = subprocess.run(
+            [sys.executable, "-m", "scimhub", "sync", "--config", str(self.workdir / "job.toml"),
+             "--once", "--json", "--database", f"sqlite:///{self.workdir}/engine.db", *extra],
+            capture_output=True, text=True, timeout=120, check=False,
+            env={"SCIMHUB_TARGET_TOKEN": self.token, "PATH": "/usr/bin:/bin",
+                 "SCIMHUB_KEY_FILE": str(self.workdir / "key")})
+        assert result.returncode in (0, 1), result.stderr
+        return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+    def users(self) -> dict[str, dict[str, Any]]:
+        listed = self.scim.get("/Users", params={"count": 1000}).json()["Resources"]
+        return {u["userName"]: u for u in listed}
+
+    def groups(self) -> dict[str, set[str]]:
+        listed = self.scim.get("/Groups", params={"count": 1000}).json()["Resources"]
+        users = {u["id"]: name for name, u in self.users().items()}
+        return {g["displayName"]: {users[m["value"]] for m in g.get("members", [])}
+                for g in listed}
+
+
+def test_initial_then_incremental_cycles_converge_on_the_source(
+        target: ServerProcess, tmp_path: Path) -> None:
+    job = Job(target, tmp_path)
+    first = job.sync()
+    assert first["kind"] == "initial" and first["failures"] == 0, first
+    users = job.users()
+    assert set(users) == {"ada@contoso.example", "grace@contoso.example",
+                          "alan@contoso.example", "donald@contoso.example"}
+    ada = users["ada@contoso.example"]
+    assert ada["name"] == {"givenName": "Ada", "familyName": "Lovelace"}
+    assert ada["displayName"] == "Ada Lovelace" and ada["active"] is True
+    assert ada["emails"] == [{"type": "work", "value": "ada@contoso.example"}]
+    assert ada["phoneNumbers"] == [{"type": "mobile", "value": "555-0001"}]
+    assert ada["externalId"] == "ada"
+    assert users["grace@contoso.example"][ENTERPRISE]["manager"]["value"] == ada["id"]
+    assert job.groups() == {"Pioneers": {"ada@contoso.example", "grace@contoso.example",
+                                         "alan@contoso.example"}}
+
+    data = directory()
+    by_id = {u["objectId"]: u for u in data["users"]}
+    data["users"].append(person("u7", "Margaret", "Hamilton"))       # new hire
+    by_id["u1"]["surname"] = "King"                                  # renamed
+    by_id["u1"]["mobile"] = "555-9999"                               # changed phone
+    by_id["u6"]["accountEnabled"] = False                            # disabled account
+    data["users"] = [u for u in data["users"] if u["objectId"] != "u3"]  # leaver
+    by_id["u2"]["department"] = "Sales"                              # out of scope
+    by_id["u7"] = data["users"][-1]
+    data["groups"][0]["members"] = ["u1", "u7"]                      # member added/removed
+    data["users"].append(person("u8", "Katherine", "Johnson", manager="u7"))
+    job.write(data)
+
+    second = job.sync()
+    assert second["kind"] == "incremental" and second["failures"] == 0, second
+    users = job.users()
+    assert users["ada@contoso.example"]["name"]["familyName"] == "King"
+    assert users["ada@contoso.example"]["phoneNumbers"][0]["value"] == "555-9999"
+    assert users["margaret@contoso.example"]["active"] is True
+    assert users["donald@contoso.example"]["active"] is False
+    assert users["grace@contoso.example"]["active"] is False, "out of scope → disabled"
+    assert "alan@contoso.example" not in users, "removed from the source → deleted"
+    margaret = users["margaret@contoso.example"]["id"]
+    assert users["katherine@contoso.example"][ENTERPRISE]["manager"]["value"] == margaret
+    assert job.groups()["Pioneers"] == {"ada@contoso.example", "margaret@contoso.example"}
+
+    third = job.sync()
+    assert third["counts"] == {} and third["failures"] == 0, third
+    assert third["requests"] == 0, "nothing changed: not even a read"
+
+
+def test_dry_run_plans_without_writing(target: ServerProcess, tmp_path: Path) -> None:
+    job = Job(target, tmp_path)
+    data = directory()
+    for u in data["users"]:
+        u["userPrincipalName"] = "dry-" + u["userPrincipalName"]
+    job.write(data)
+    before = set(job.users())
+    plan = job.sync("--dry-run")
+    assert plan["dry_run"] is True
+    assert {p["identity"] for p in plan["planned"] if p["action"] == "create"} >= {
+        "dry-ada@contoso.example"}
+    assert set(job.users()) == before
