@@ -110,8 +110,9 @@ def _line(summary: CycleSummary) -> str:
 def _report(base: str, token: str, password: str, workdir: Path, url: str,
             initial: CycleSummary, incremental: CycleSummary, changes: list[str],
             seconds: float) -> None:
-    which = shutil.which("scimhub") or f"{sys.executable} -m scimhub"
-    changed = "\\n".join(f"    - {c}" for c in changes)
+    script = Path(sys.executable).parent / "scimhub"
+    which = str(script) if script.exists() else shutil.which("scimhub") or "scimhub"
+    changed = "\n".join(f"    - {c}" for c in changes)
     click.echo(f"""
 scimhub demo ({seconds:.1f} s) — files in {workdir}/
 
