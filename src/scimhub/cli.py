@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from scimhub.provisioning.commands import register
 from scimhub.provisioning.sync_commands import register_sync
 from scimhub.security import TokenVault
 from scimhub.store.database import Database, database_url
@@ -148,3 +149,4 @@ def demo(host: str, port: int, workdir: Path, users: int, serve: bool) -> None:
 
 
 register_sync(main)
+register(main)
