@@ -1,4 +1,4 @@
-"""The ASGI application: SCIM at ``/scim/v2``, health at ``/healthz``."""
+"""The ASGI application: SCIM at ``/scim/v2``, health at ``/healthz``, the console at ``/``."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
+from scimhub.console import console_routes, scim_audit
 from scimhub.scim.errors import MethodNotAllowed, NotFound, ScimError
 from scimhub.scim.limits import Limits
 from scimhub.security import TokenVault
@@ -64,7 +65,9 @@ def create_app(ctx: AppContext) -> Starlette:
 
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
-        Mount("/scim/v2", routes=[*resource_routes(ctx), *discovery_routes(ctx)]),
+        Mount("/scim/v2", routes=[*resource_routes(ctx), *discovery_routes(ctx)],
+              middleware=[scim_audit(ctx)]),
+        *console_routes(ctx),
     ]
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

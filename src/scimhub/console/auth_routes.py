@@ -1,0 +1,87 @@
+"""Signing in and out."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from scimhub.console import csrf
+from scimhub.console.context import Console
+from scimhub.console.pages import redirect
+from scimhub.console.sessions import (
+    COOKIE,
+    Session,
+    clear_cookie,
+    current_session,
+    safe_next,
+    set_cookie,
+    signed_in,
+)
+
+WRONG_PASSWORD = "Wrong e-mail or password."  # noqa: S105 - a message
+
+
+def locked_message(until: int) -> str:
+    minutes = max(1, round((until - time.time()) / 60))
+    clock = datetime.fromtimestamp(until, UTC).strftime("%H:%M UTC")
+    return (f"Too many wrong passwords: sign-in for this e-mail is locked for {minutes} more "
+            f"minute{'s' if minutes != 1 else ''} (until {clock}).")
+
+
+def auth_routes(console: Console) -> list[Route]:
+    def sign_in_page(request: Request, token: str, *, status: int = 200, error: str | None = None,
+                     email: str = "", notice: str | None = None) -> Response:
+        next_url = safe_next(request.query_params.get("next"))
+        response = console.pages.render(request, "signin.html", csrf=token, status=status,
+                                        error=error, email=email, notice=notice,
+                                        next_url=next_url)
+        if request.cookies.get(csrf.SIGN_IN_COOKIE) != token:
+            set_cookie(response, request, csrf.SIGN_IN_COOKIE, token, samesite="strict")
+        return response
+
+    async def sign_in_form(request: Request) -> Response:
+        if await current_session(console, request) is not None:
+            return redirect(safe_next(request.query_params.get("next")))
+        token = request.cookies.get(csrf.SIGN_IN_COOKIE) or csrf.new_sign_in_token()
+        notice = "You are signed out." if "signed_out" in request.query_params else None
+        return sign_in_page(request, token, notice=notice)
+
+    async def sign_in(request: Request) -> Response:
+        form = await request.form()
+        token = request.cookies.get(csrf.SIGN_IN_COOKIE)
+        if token is None or not csrf.matches(token, form.get(csrf.FIELD)):
+            return console.pages.refused(request, csrf.new_sign_in_token())
+        email = str(form.get("email", "")).strip()
+        password = str(form.get("password", ""))
+        locked = await console.run(lambda: console.lockout.locked_until(email))
+        if locked is not None:
+            return sign_in_page(request, token, status=429, error=locked_message(locked),
+                                email=email)
+        admin = await console.slow(lambda: console.ctx.tenants.sign_in(email, password))
+        if admin is None:
+            locked = await console.run(lambda: console.lockout.failed(email))
+            error = locked_message(locked) if locked is not None else WRONG_PASSWORD
+            return sign_in_page(request, token, status=429 if locked else 200, error=error,
+                                email=email)
+        await console.run(lambda: console.lockout.succeeded(email))
+        session_id = await console.run(lambda: console.sessions.start(admin.tenant_id, admin.id))
+        response = redirect(safe_next(str(form.get("next", "/"))))
+        set_cookie(response, request, COOKIE, session_id)
+        clear_cookie(response, request, csrf.SIGN_IN_COOKIE)
+        return response
+
+    async def sign_out(request: Request, session: Session) -> Response:
+        await console.run(lambda: console.sessions.end(session.id))
+        response = redirect("/signin?signed_out=1")
+        clear_cookie(response, request, COOKIE)
+        return response
+
+    return [
+        Route("/signin", sign_in_form, methods=["GET"]),
+        Route("/signin", sign_in, methods=["POST"]),
+        Route("/signout", signed_in(console, sign_out), methods=["POST"]),
+    ]
