@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from scimhub.console.lockout import Lockout
 from scimhub.console.pages import Pages
-from scimhub.console.provisioning import JobSource, NoJobs
+from scimhub.console.provisioning import EngineJobs, JobSource
 from scimhub.server.context import AppContext
 from scimhub.store.audit import AuditStore
 from scimhub.store.login_failures import LoginFailureStore
@@ -34,7 +34,7 @@ class Console:
     def create(cls, ctx: AppContext, jobs: JobSource | None = None) -> Console:
         db = ctx.db
         return cls(ctx, Pages(), SessionStore(db), Lockout(LoginFailureStore(db)),
-                   AuditStore(db), Memberships(db), jobs or NoJobs())
+                   AuditStore(db), Memberships(db), jobs or EngineJobs(db))
 
     async def run(self, fn: Callable[[], T]) -> T:
         return await self.ctx.run(fn)

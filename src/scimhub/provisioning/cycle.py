@@ -31,6 +31,7 @@ from scimhub.provisioning.scoping import in_scope
 from scimhub.provisioning.sources.directory import Directory
 from scimhub.provisioning.target import ScimTarget
 from scimhub.scim.schemas import GROUP, USER
+from scimhub.security import token_digest
 from scimhub.store.provisioning import EngineState, Known, LogEntry
 
 T = TypeVar("T")
@@ -106,8 +107,9 @@ class Cycle:
         last = self.state.last_cycle(self.job.name)
         kind = "incremental" if last and last.fingerprint == self.job.fingerprint else "initial"
         self.summary.kind = kind
-        self.summary.cycle_id = ("dry-run" if self.dry_run else
-                                 self.state.start_cycle(self.job.name, kind, self.job.fingerprint))
+        self.summary.cycle_id = ("dry-run" if self.dry_run else self.state.start_cycle(
+            self.job.name, kind, self.job.fingerprint, self.job.target.url,
+            token_digest(self.job.target.token)))
         self.known = self.state.load_objects(self.job.name)
         self.members_sent = self.state.load_members(self.job.name)
         if kind == "initial":

@@ -1,6 +1,22 @@
-"""The engine's one exception tree for what a SCIM target answered (translated in target.py)."""
+"""The engine's one exception tree for what a SCIM target answered (translated in target.py).
+
+::
+
+    TargetError                 code (Entra's provisioning-log code), status, scim_type, detail
+    ├── Transient               timeouts, connection errors, 408, 5xx: retried with back-off
+    │   └── Throttled           429: retried after Retry-After
+    ├── Rejected                any other 4xx: recorded against the object; the cycle goes on
+    │   └── Conflict            409/412: the object already exists (or changed) in the target
+    ├── Unreachable             nothing sent to this target can succeed: the job is quarantined
+    │   └── CredentialsRejected 401/403
+    ├── DuplicateTargetEntries  a match query found more than one resource
+    └── ServiceIncompatible     a success the engine cannot read (not JSON, no id, ...)
+"""
 
 from __future__ import annotations
+
+MULTIPLE_ENTRIES = "SystemForCrossDomainIdentityManagementMultipleEntriesInResponse"
+INCOMPATIBLE = "SystemForCrossDomainIdentityManagementServiceIncompatible"
 
 
 class TargetError(Exception):
@@ -16,28 +32,46 @@ class TargetError(Exception):
 
 
 class Transient(TargetError):
-    """Timeouts, connection errors and 5xx: retried with back-off."""
+    """The target may answer differently in a moment: retried with back-off."""
 
 
 class Throttled(Transient):
-    """429: retried after ``Retry-After``."""
+    """429: retried after ``retry_after`` seconds when the target said how long."""
 
-    def __init__(self, detail: str, retry_after: float | None) -> None:
-        super().__init__("TooManyRequests", detail, 429)
+    def __init__(self, detail: str, retry_after: float | None,
+                 scim_type: str | None = None) -> None:
+        super().__init__("TooManyRequests", detail, 429, scim_type)
         self.retry_after = retry_after
 
 
 class Rejected(TargetError):
-    """A 4xx other than 401/403/429: recorded against the object; the cycle goes on."""
+    """The target refused this object's request: recorded against the object."""
 
 
-class CredentialsRejected(TargetError):
-    """401/403: nothing will succeed with this token; the job stops (and is quarantined)."""
+class Conflict(Rejected):
+    """409 (uniqueness: the object exists already) or 412 (it changed meanwhile)."""
+
+    def __init__(self, detail: str, scim_type: str | None = None, status: int = 409) -> None:
+        super().__init__("Conflict", detail, status, scim_type)
+
+
+class Unreachable(TargetError):
+    """Fatal for the job: every request would fail the same way, so the caller quarantines."""
+
+
+class CredentialsRejected(Unreachable):
+    """401/403: the Secret Token is wrong, expired or not allowed to provision."""
 
 
 class DuplicateTargetEntries(TargetError):
-    """A match query found more than one object (Entra: MultipleEntriesInResponse)."""
+    """A match query found more than one resource, so the engine cannot tell which is its own."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(MULTIPLE_ENTRIES, detail)
 
 
 class ServiceIncompatible(TargetError):
     """A success whose body the engine cannot read."""
+
+    def __init__(self, detail: str, status: int | None = None) -> None:
+        super().__init__(INCOMPATIBLE, detail, status)

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from scimhub.store.clock import now
@@ -93,12 +93,24 @@ class EngineState:
                           .order_by(prov_cycles.c.started.desc()).limit(limit))
         return [_cycle(r) for r in rows]
 
-    def start_cycle(self, job: str, kind: str, fingerprint: str) -> str:
+    def start_cycle(self, job: str, kind: str, fingerprint: str, target_url: str | None = None,
+                    token_digest: str | None = None) -> str:
         cycle_id = str(uuid.uuid4())
         with self.db.write() as tx:
-            tx.execute(insert(prov_cycles).values(id=cycle_id, job=job, kind=kind,
-                                                  started=now(), fingerprint=fingerprint))
+            tx.execute(insert(prov_cycles).values(
+                id=cycle_id, job=job, kind=kind, started=now(), fingerprint=fingerprint,
+                target_url=target_url, token_digest=token_digest))
         return cycle_id
+
+    def jobs_for_tokens(self, digests: Sequence[str]) -> list[tuple[str, str | None]]:
+        """Jobs (and their target) whose cycles authenticated with one of these tokens."""
+        if not digests:
+            return []
+        with self.db.read() as tx:
+            rows = tx.all(select(prov_cycles.c.job, func.max(prov_cycles.c.target_url))
+                          .where(prov_cycles.c.token_digest.in_(list(digests)))
+                          .group_by(prov_cycles.c.job).order_by(prov_cycles.c.job))
+        return [(str(r[0]), r[1]) for r in rows]
 
     def finish_cycle(self, cycle_id: str, summary: dict[str, Any]) -> None:
         with self.db.write() as tx:

@@ -23,6 +23,10 @@ prov_cycles = Table(
     Column("finished", String(32)),
     Column("fingerprint", String(64), nullable=False),
     Column("summary", Json),
+    #: The target, and the SHA-256 of its token: the console finds a tenant's jobs by
+    #: matching it against the tenant's API token digest, without storing the token.
+    Column("target_url", Text),
+    Column("token_digest", String(64)),
     Index("ix_prov_cycles_job", "job", "started"),
 )
 

@@ -29,6 +29,8 @@ def upgrade() -> None:
         sa.Column("finished", sa.String(32)),
         sa.Column("fingerprint", sa.String(64), nullable=False),
         sa.Column("summary", JSON),
+        sa.Column("target_url", sa.Text()),
+        sa.Column("token_digest", sa.String(64)),
     )
     op.create_index("ix_prov_cycles_job", "prov_cycles", ["job", "started"])
     op.create_table(
