@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from scimhub.scim.filter_parser import parse_patch_path
-from scimhub.scim.matching import element_matches
+from scimhub.scim.matching import element_matches, get_ci
 from scimhub.scim.patch import PatchOperation, apply_patch
 from scimhub.scim.resolve import resolve
 from scimhub.scim.schema import ResourceType
@@ -48,23 +48,14 @@ def read_value(doc: Mapping[str, Any], target: str, rtype: ResourceType) -> Any:
     if resolved is None:
         return None
     holder: Any = doc.get(resolved.container, {}) if resolved.container else doc
-    value = _get(holder, resolved.attr.name)
+    value = get_ci(holder, resolved.attr.name)
     if path.value_filter is not None:
         matching = [e for e in value or [] if isinstance(e, Mapping)
                     and element_matches(path.value_filter, e, resolved.attr)]
         if not matching:
             return None
         value = matching[0]
-        return _get(value, path.sub_attr) if path.sub_attr else value
+        return get_ci(value, path.sub_attr) if path.sub_attr else value
     if resolved.sub is not None:
-        return _get(value, resolved.sub.name) if isinstance(value, Mapping) else None
+        return get_ci(value, resolved.sub.name) if isinstance(value, Mapping) else None
     return value
-
-
-def _get(holder: Any, name: str) -> Any:
-    if not isinstance(holder, Mapping):
-        return None
-    if name in holder:
-        return holder[name]
-    lowered = name.lower()
-    return next((v for k, v in holder.items() if k.lower() == lowered), None)

@@ -120,8 +120,8 @@ def element_matches(f: Filter, element: object, parent: Attribute) -> bool:
         return not element_matches(f.inner, element, parent)
     if isinstance(f, ValuePath):
         raise InvalidFilter("A value filter cannot be nested in another")
-    leaf = _element_attribute(parent, f.path)
-    actual = element if leaf is parent else _get(element, leaf.name)
+    leaf = element_attribute(parent, f.path)
+    actual = element if leaf is parent else get_ci(element, leaf.name)
     return _leaf_matches(f, leaf, [actual])
 
 
@@ -152,7 +152,7 @@ def _value_path_matches(f: ValuePath, resolved: Resolved, doc: Mapping[str, Any]
     attr = resolved.attr
     if resolved.sub is not None or not attr.multi_valued:
         raise InvalidFilter(f"'{f.path}[...]' needs a multi-valued attribute")
-    elements = _elements(_get(_container(resolved, doc), attr.name))
+    elements = _elements(get_ci(_container(resolved, doc), attr.name))
     # A placeholder first, so that an invalid inner filter fails even with no elements.
     element_matches(f.filter, {} if attr.type == "complex" else None, attr)
     return any(element_matches(f.filter, element, attr) for element in elements)
@@ -176,15 +176,15 @@ def _leaf_values(resolved: Resolved, doc: Mapping[str, Any]) -> tuple[Attribute,
     RFC's own examples do.
     """
     attr = resolved.attr
-    raw = _get(_container(resolved, doc), attr.name)
+    raw = get_ci(_container(resolved, doc), attr.name)
     elements = _elements(raw) if attr.multi_valued else [raw]
     sub = resolved.sub or (attr.sub("value") if attr.type == "complex" else None)
     if sub is None:
         return attr, elements
-    return sub, [_get(element, sub.name) for element in elements]
+    return sub, [get_ci(element, sub.name) for element in elements]
 
 
-def _element_attribute(parent: Attribute, path: AttrPath) -> Attribute:
+def element_attribute(parent: Attribute, path: AttrPath) -> Attribute:
     """The sub-attribute a relative path names; ``parent`` itself for a simple ``value``."""
     if path.urn is not None or path.sub_attr is not None:
         raise InvalidFilter(f"'{path}' is not a sub-attribute of '{parent.name}'")
@@ -259,7 +259,7 @@ def _is_present(value: Any) -> bool:
 
 
 def _container(resolved: Resolved, doc: Mapping[str, Any]) -> Any:
-    return _get(doc, resolved.container) if resolved.container else doc
+    return get_ci(doc, resolved.container) if resolved.container else doc
 
 
 def _elements(raw: Any) -> list[Any]:
@@ -268,7 +268,7 @@ def _elements(raw: Any) -> list[Any]:
     return list(raw) if isinstance(raw, list) else [raw]
 
 
-def _get(obj: Any, name: str) -> Any:
+def get_ci(obj: Any, name: str) -> Any:
     """``obj[name]`` with the name matched case-insensitively (RFC 7643 §2.1)."""
     if not isinstance(obj, Mapping):
         return None

@@ -9,7 +9,6 @@ UTC string of ``meta`` dates, because people read it and filter it by time.
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger,
     Column,
     ForeignKeyConstraint,
     Index,
@@ -19,10 +18,7 @@ from sqlalchemy import (
     Text,
 )
 
-from scimhub.store.tables import metadata
-
-#: BIGSERIAL on PostgreSQL; SQLite only autoincrements an ``INTEGER PRIMARY KEY``.
-SerialId = BigInteger().with_variant(Integer(), "sqlite")
+from scimhub.store.tables import SerialId, metadata
 
 console_sessions = Table(
     "console_sessions",

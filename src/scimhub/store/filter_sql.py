@@ -30,7 +30,7 @@ from sqlalchemy import (
 
 from scimhub.scim.errors import InvalidFilter
 from scimhub.scim.filters import And, Compare, Filter, Not, Or, Present, ValuePath
-from scimhub.scim.matching import check_comparison
+from scimhub.scim.matching import check_comparison, element_attribute
 from scimhub.scim.paths import AttrPath
 from scimhub.scim.resolve import Resolved, resolve
 from scimhub.scim.resource import format_datetime
@@ -152,7 +152,7 @@ class FilterCompiler:
             return not_(self._inner(node.inner, parent, read))
         if isinstance(node, ValuePath):
             raise InvalidFilter("A value filter cannot be nested in another")
-        sub = _element_attribute(parent, node.path)
+        sub = element_attribute(parent, node.path)
         target = None if sub is parent else sub
         return _predicate(node, sub, read(target), False, self.dialect)
 
@@ -203,17 +203,6 @@ class FilterCompiler:
 def _value_sub(attr: Attribute) -> Attribute | None:
     """Comparing a multi-valued complex attribute compares its ``value``."""
     return attr.sub("value") if attr.type == "complex" else None
-
-
-def _element_attribute(parent: Attribute, path: AttrPath) -> Attribute:
-    if path.urn is not None or path.sub_attr is not None:
-        raise InvalidFilter(f"'{path}' is not a sub-attribute of '{parent.name}'")
-    if parent.type != "complex" and path.attr.lower() == "value":
-        return parent
-    sub = parent.sub(path.attr)
-    if sub is None:
-        raise InvalidFilter(f"'{parent.name}' has no sub-attribute '{path.attr}'")
-    return sub
 
 
 def _constant(node: Compare | Present, actual: str) -> Expr:

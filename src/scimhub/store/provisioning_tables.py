@@ -7,11 +7,9 @@ cycle touch only what changed, and a re-run with nothing changed send nothing.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Table, Text
+from sqlalchemy import Boolean, Column, Index, Integer, String, Table, Text
 
-from scimhub.store.tables import Json, metadata
-
-SerialId = BigInteger().with_variant(Integer(), "sqlite")
+from scimhub.store.tables import Json, SerialId, metadata
 
 prov_cycles = Table(
     "prov_cycles",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     ForeignKeyConstraint,
@@ -24,6 +25,8 @@ metadata = MetaData()
 
 #: JSON on SQLite (stored as text), JSONB on PostgreSQL.
 Json = JSON().with_variant(JSONB(), "postgresql")
+#: BIGSERIAL on PostgreSQL; SQLite only autoincrements an ``INTEGER PRIMARY KEY``.
+SerialId = BigInteger().with_variant(Integer(), "sqlite")
 
 tenants = Table(
     "tenants",
