@@ -207,3 +207,39 @@ def test_dry_run_plans_without_writing(target: ServerProcess, tmp_path: Path) ->
     assert {p["identity"] for p in plan["planned"] if p["action"] == "create"} >= {
         "dry-ada@contoso.example"}
     assert set(job.users()) == before
+
+
+def test_provision_on_demand_runs_one_user_through_every_step(
+        target: ServerProcess, tmp_path: Path) -> None:
+    """ENTRA.md §2.8: test connection, import, scope, match, perform action, for one user."""
+    job = Job(target, tmp_path)
+    data = directory()
+    for u in data["users"]:
+        u["userPrincipalName"] = "pod-" + u["userPrincipalName"]
+    job.write(data)
+
+    def provision(object_id: str) -> tuple[int, dict[str, Any]]:
+        result = subprocess.run(
+            [sys.executable, "-m", "scimhub", "provision", "--config",
+             str(tmp_path / "job.toml"), "--job", "acunetix-360", "--user", object_id, "--json",
+             "--database", f"sqlite:///{tmp_path}/engine.db"],
+            capture_output=True, text=True, timeout=60, check=False,
+            env={"SCIMHUB_TARGET_TOKEN": job.token, "PATH": "/usr/bin:/bin"})
+        return result.returncode, dict(json.loads(result.stdout))
+
+    code, report = provision("u6")
+    assert code == 0, report
+    assert [s["step"] for s in report["steps"]] == [
+        "Test connection", "Import user", "Determine if user is in scope",
+        "Match user between source and target", "Perform action"]
+    assert report["steps"][-1]["detail"] == "create (success)"
+    assert "pod-donald@contoso.example" in job.users()
+    code, again = provision("u6")
+    assert again["steps"][3]["detail"].startswith("already linked to target id")
+    assert again["steps"][-1]["detail"].startswith("skip")
+    code, outside = provision("u4")
+    assert outside["steps"][2]["detail"] == "out of scope"
+    assert "Engineering only department EQUALS Engineering: false" in outside["steps"][2]["details"]
+    assert "pod-edsger@contoso.example" not in job.users()
+    code, missing = provision("nobody")
+    assert code == 1 and "no user with objectId nobody" in missing["steps"][1]["detail"]

@@ -14,6 +14,7 @@ import click
 from scimhub.provisioning.config import ConfigError, JobConfig, load_jobs
 from scimhub.provisioning.cycle import CycleSummary
 from scimhub.provisioning.errors import TargetError
+from scimhub.provisioning.on_demand import provision_user
 from scimhub.provisioning.runner import run_forever, run_once, terminal_progress
 from scimhub.provisioning.sources.directory import SourceError
 from scimhub.store.database import Database, database_url
@@ -87,6 +88,31 @@ def register_sync(main: click.Group) -> None:
             _print_summary(summary, as_json)
             failed |= summary.failures > 0
         sys.exit(1 if failed else 0)
+
+    @main.command()
+    @click.option("--config", "config", required=True, type=click.Path(path_type=Path))
+    @click.option("--job", "job_name", required=True)
+    @click.option("--user", "object_id", required=True, help="The user's objectId.")
+    @click.option("--json", "as_json", is_flag=True)
+    @database_option
+    def provision(config: Path, job_name: str, object_id: str, as_json: bool,
+                  database: str | None) -> None:
+        """Provision one user now, printing each step and what it decided (on demand)."""
+        [job] = _jobs(config, job_name)
+        try:
+            report = asyncio.run(provision_user(job, _database(database), object_id))
+        except SourceError as exc:
+            raise click.ClickException(f"{job.name}: source: {exc}") from None
+        if as_json:
+            click.echo(json.dumps(report.to_dict()))
+        else:
+            for step in report.steps:
+                click.echo(f"{'✓' if step['ok'] else '✗'} {step['step']}: {step['detail']}")
+                for line in step.get("details", []):
+                    click.echo(f"    {line}")
+                for change in step.get("modified", []):
+                    click.echo(f"    {change['attribute']}: {change['old']!r} -> {change['new']!r}")
+        sys.exit(0 if report.ok else 1)
 
     @main.command()
     @click.option("--job", "job_name", default=None)
