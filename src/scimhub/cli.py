@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from scimhub.provisioning.commands import register
-from scimhub.provisioning.sync_commands import register_sync
+from scimhub.provisioning.sync_commands import register_jobs, register_sync
 from scimhub.security import TokenVault
 from scimhub.store.database import Database, database_url
 from scimhub.store.migrate import migrate
@@ -150,3 +150,4 @@ def demo(host: str, port: int, workdir: Path, users: int, serve: bool) -> None:
 
 register_sync(main)
 register(main)
+register_jobs(main)

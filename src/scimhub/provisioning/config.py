@@ -48,6 +48,20 @@ class Actions:
     deprovision: Literal["disable", "delete"] = "disable"
     #: What happens to a user removed from the source directory.
     removed: Literal["disable", "delete"] = "delete"
+    #: Accidental-deletion guard: a cycle that would disable or delete more objects than
+    #: this stops before the first one, until ``scimhub job allow-deletes`` (ENTRA.md §2.2).
+    deletion_threshold: int = 500
+
+
+@dataclass(frozen=True)
+class QuarantineRules:
+    """Entra's escrow thresholds (ENTRA.md §2.7), configurable under ``[quarantine]``."""
+
+    min_failures: int = 5000
+    failure_ratio: float = 0.4
+    max_failures: int = 40000
+    #: How often a quarantined job runs ("gradually reduced to once per day").
+    interval_seconds: float = 86400.0
 
 
 @dataclass(frozen=True)
@@ -61,6 +75,7 @@ class JobConfig:
     user_mappings: tuple[AttributeMapping, ...]
     group_mappings: tuple[AttributeMapping, ...]
     actions: Actions
+    quarantine: QuarantineRules = field(default_factory=QuarantineRules)
     raw: Mapping[str, Any] = field(repr=False, default_factory=dict)
 
     @property
@@ -122,6 +137,7 @@ def _job(data: Mapping[str, Any], path: Path) -> JobConfig:
                 _table(data, "mappings", where).get("groups", defaults.GROUP_MAPPINGS), GROUP,
                 f"{where} mappings.groups")),
             actions=_actions(_table(data, "actions", where), where),
+            quarantine=_quarantine(_table(data, "quarantine", where), where),
             raw=data,
         )
     except MappingError as exc:
@@ -178,8 +194,20 @@ def _actions(table: Mapping[str, Any], where: str) -> Actions:
     actions = Actions(
         create=bool(table.get("create", True)), update=bool(table.get("update", True)),
         delete=bool(table.get("delete", True)),
-        deprovision=table.get("deprovision", "disable"), removed=table.get("removed", "delete"))
+        deprovision=table.get("deprovision", "disable"), removed=table.get("removed", "delete"),
+        deletion_threshold=int(table.get("deletion_threshold", 500)))
     for key in ("deprovision", "removed"):
         if getattr(actions, key) not in ("disable", "delete"):
             raise ConfigError(f"{where}: [actions] {key} is 'disable' or 'delete'")
     return actions
+
+
+def _quarantine(table: Mapping[str, Any], where: str) -> QuarantineRules:
+    defaults = QuarantineRules()
+    return QuarantineRules(
+        min_failures=int(table.get("min_failures", defaults.min_failures)),
+        failure_ratio=float(table.get("failure_ratio", defaults.failure_ratio)),
+        max_failures=int(table.get("max_failures", defaults.max_failures)),
+        interval_seconds=parse_duration(table.get("interval", "24h"),
+                                        f"{where} quarantine.interval"),
+    )

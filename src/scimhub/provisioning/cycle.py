@@ -39,6 +39,16 @@ BATCH = 100
 MANAGER_PATH = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"
 
 
+class DeletionThresholdExceeded(Exception):
+    """The cycle would disable or delete more than the job allows: nothing was deprovisioned."""
+
+    def __init__(self, planned: int, threshold: int) -> None:
+        super().__init__(f"the cycle would disable or delete {planned} objects, more than the "
+                         f"threshold of {threshold}; run 'scimhub job allow-deletes' to let it")
+        self.planned = planned
+        self.threshold = threshold
+
+
 @dataclass
 class CycleSummary:
     cycle_id: str
@@ -116,12 +126,16 @@ class Cycle:
             for known in self.known.values():
                 known.source_hash = None  # re-evaluate everything; keep the links
         try:
+            self._guard_deletions()
             await self._users()
             await self._groups()
             await self._memberships()
             await self._managers()
         except CredentialsRejected as exc:
             self.summary.error = f"{exc.code}: {exc.detail}"
+            raise
+        except DeletionThresholdExceeded as exc:
+            self.summary.error = str(exc)
             raise
         finally:
             self._flush()
@@ -151,6 +165,42 @@ class Cycle:
         self.dirty.append(known)
         if len(self.dirty) >= 500:
             self._flush()
+
+    # -- the accidental-deletion guard -------------------------------------------
+
+    def _deprovisions(self) -> list[Known]:
+        """The provisioned objects this cycle would disable or delete."""
+        users = self.directory.users
+        assigned = (self.directory.assigned_users() if self.job.scope_mode == "assigned"
+                    else set(users))
+        doomed = []
+        for (kind, sid), known in self.known.items():
+            if not known.target_id or not known.in_scope:
+                continue
+            if kind == "user":
+                obj = users.get(sid)
+                if obj is None or not (sid in assigned and in_scope(self.job.scoping, obj)):
+                    doomed.append(known)
+            elif (group := self.directory.groups.get(sid)) is None or not self._group_in_scope(
+                    group):
+                doomed.append(known)
+        return doomed
+
+    def _guard_deletions(self) -> None:
+        """Stop before the first disable or delete when there are too many (ENTRA.md §2.2)."""
+        doomed = self._deprovisions()
+        threshold = self.job.actions.deletion_threshold
+        if len(doomed) <= threshold or self.dry_run:
+            return
+        if self.state.job_state(self.job.name).allow_deletes:
+            self.state.update_job(self.job.name, allow_deletes=False)  # allowed once
+            return
+        for known in doomed:
+            self._record(LogEntry(known.kind, known.source_id, known.target_id,
+                                  known.source_id, "stageddelete", "skipped",
+                                  "DeletionThresholdExceeded",
+                                  f"{len(doomed)} deprovisions exceed the threshold {threshold}"))
+        raise DeletionThresholdExceeded(len(doomed), threshold)
 
     # -- users ----------------------------------------------------------------
 

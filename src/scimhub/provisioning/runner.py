@@ -8,7 +8,8 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 
 from scimhub.provisioning.config import JobConfig
-from scimhub.provisioning.cycle import Cycle, CycleSummary
+from scimhub.provisioning.cycle import Cycle, CycleSummary, DeletionThresholdExceeded
+from scimhub.provisioning.errors import Unreachable
 from scimhub.provisioning.sources.file import load_file
 from scimhub.provisioning.target import ScimTarget
 from scimhub.store.database import Database
@@ -17,15 +18,49 @@ from scimhub.store.provisioning import EngineState
 Progress = Callable[[str, int, int], None]
 
 
+class JobStopped(Exception):
+    """``scimhub job stop`` was run for this job."""
+
+
 async def run_once(job: JobConfig, db: Database, *, dry_run: bool = False,
                    progress: Progress | None = None) -> CycleSummary:
+    """One cycle, with Entra's quarantine rules around it (ENTRA.md §2.7).
+
+    Rejected credentials and the accidental-deletion guard quarantine the job at
+    once; so do failures past the thresholds of ``[quarantine]``. A cycle that
+    ends without either takes the job out of quarantine.
+    """
+    state = EngineState(db)
+    if state.job_state(job.name).state == "stopped" and not dry_run:
+        raise JobStopped(f"{job.name} is stopped; 'scimhub job start {job.name}' resumes it")
     directory = load_file(job.source.path)
-    async with ScimTarget(job.target.url, job.target.token,
-                          concurrency=job.target.concurrency,
-                          timeout=job.target.timeout) as target:
-        cycle = Cycle(job, EngineState(db), target, directory, dry_run=dry_run,
-                      progress=progress)
-        return await cycle.run()
+    try:
+        async with ScimTarget(job.target.url, job.target.token,
+                              concurrency=job.target.concurrency,
+                              timeout=job.target.timeout) as target:
+            summary = await Cycle(job, state, target, directory, dry_run=dry_run,
+                                  progress=progress).run()
+    except Unreachable as exc:
+        state.quarantine(job.name, f"EncounteredQuarantineException: {exc.code}: {exc.detail}")
+        raise
+    except DeletionThresholdExceeded as exc:
+        state.quarantine(job.name, f"DeletionThresholdExceeded: {exc}")
+        raise
+    if not dry_run:
+        _judge(job, state, summary)
+    return summary
+
+
+def _judge(job: JobConfig, state: EngineState, summary: CycleSummary) -> None:
+    processed = sum(summary.counts.values())
+    ratio = summary.failures / processed if processed else 0.0
+    rules = job.quarantine
+    if summary.failures >= rules.min_failures and (
+            ratio > rules.failure_ratio or summary.failures > rules.max_failures):
+        state.quarantine(job.name, f"EncounteredEscrowProportionThreshold: {summary.failures} "
+                                   f"of {processed} objects failed")
+    else:
+        state.release(job.name)
 
 
 def terminal_progress() -> AbstractContextManager[Progress | None]:

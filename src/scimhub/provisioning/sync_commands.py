@@ -8,14 +8,15 @@ import csv
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from scimhub.provisioning.config import ConfigError, JobConfig, load_jobs
-from scimhub.provisioning.cycle import CycleSummary
+from scimhub.provisioning.cycle import CycleSummary, DeletionThresholdExceeded
 from scimhub.provisioning.errors import TargetError
 from scimhub.provisioning.on_demand import provision_user
-from scimhub.provisioning.runner import run_forever, run_once, terminal_progress
+from scimhub.provisioning.runner import JobStopped, run_forever, run_once, terminal_progress
 from scimhub.provisioning.sources.directory import SourceError
 from scimhub.store.database import Database, database_url
 from scimhub.store.migrate import migrate
@@ -83,8 +84,10 @@ def register_sync(main: click.Group) -> None:
             except SourceError as exc:
                 raise click.ClickException(f"{job.name}: source: {exc}") from None
             except TargetError as exc:
-                raise click.ClickException(f"{job.name}: target: {exc.code}: {exc.detail}"
-                                           ) from None
+                raise click.ClickException(f"{job.name}: quarantined, target: {exc.code}: "
+                                           f"{exc.detail}") from None
+            except (DeletionThresholdExceeded, JobStopped) as exc:
+                raise click.ClickException(f"{job.name}: {exc}") from None
             _print_summary(summary, as_json)
             failed |= summary.failures > 0
         sys.exit(1 if failed else 0)
@@ -144,3 +147,101 @@ def register_sync(main: click.Group) -> None:
                 error = f" {e['error_code']}: {e['detail']}" if e["status"] == "failure" else ""
                 click.echo(f"{e['at']} {e['job']} {e['action']:<8} {e['status']:<8} "
                            f"{e['kind']:<5} {e['identity']}{error}")
+
+
+def register_jobs(main: click.Group) -> None:
+    @main.group()
+    def job() -> None:
+        """Start, stop, restart and inspect provisioning jobs."""
+
+    @job.command("status")
+    @click.option("--config", "config", default=None, type=click.Path(path_type=Path),
+                  help="The job file, for each job's interval (next cycle).")
+    @click.option("--json", "as_json", is_flag=True)
+    @database_option
+    def status(config: Path | None, as_json: bool, database: str | None) -> None:
+        """State, last and next cycle, counts and quarantine of every known job."""
+        state = EngineState(_database(database))
+        intervals = {j.name: j.interval_seconds for j in _jobs(config, None)} if config else {}
+        rows = [_status(state, name, intervals.get(name))
+                for name in sorted(set(state.job_names()) | set(intervals))]
+        if as_json:
+            click.echo(json.dumps(rows, indent=2))
+            return
+        for row in rows:
+            last = row["last_cycle"]
+            click.echo(f"{row['job']}: {row['state']}"
+                       + (f", QUARANTINED since {row['quarantined_since']}: "
+                          f"{row['quarantine_reason']}" if row["quarantine_reason"] else ""))
+            if last:
+                click.echo(f"  last cycle {last['kind']} {last['started']} -> "
+                           f"{last['finished'] or 'running'}: {last['counts']}, "
+                           f"{last['failures']} failures")
+            if row["next_cycle"]:
+                click.echo(f"  next cycle {row['next_cycle']}")
+
+    def _set(name: str, database: str | None, **values: object) -> EngineState:
+        state = EngineState(_database(database))
+        state.update_job(name, **values)
+        return state
+
+    @job.command("start")
+    @click.argument("name")
+    @database_option
+    def start(name: str, database: str | None) -> None:
+        """Let the scheduler run the job again."""
+        _set(name, database, state="enabled")
+        click.echo(f"{name}: enabled")
+
+    @job.command("stop")
+    @click.argument("name")
+    @database_option
+    def stop(name: str, database: str | None) -> None:
+        """Stop running the job (a cycle in progress finishes)."""
+        _set(name, database, state="stopped")
+        click.echo(f"{name}: stopped")
+
+    @job.command("restart")
+    @click.argument("name")
+    @database_option
+    def restart(name: str, database: str | None) -> None:
+        """Clear what the engine knows of the job: the next cycle is initial and re-matches
+        every object; quarantine is lifted (Entra's Restart provisioning)."""
+        state = _set(name, database, state="enabled", quarantine_reason=None,
+                     quarantined_since=None)
+        state.forget(name)
+        click.echo(f"{name}: restarted; the next cycle is an initial one")
+
+    @job.command("allow-deletes")
+    @click.argument("name")
+    @database_option
+    def allow_deletes(name: str, database: str | None) -> None:
+        """Let the next cycle exceed the accidental-deletion threshold, once."""
+        _set(name, database, allow_deletes=True, quarantine_reason=None,
+             quarantined_since=None)
+        click.echo(f"{name}: the next cycle may disable or delete past the threshold")
+
+
+def _status(state: EngineState, name: str, interval: float | None) -> dict[str, Any]:
+    job_state = state.job_state(name)
+    cycles = state.cycles(name, 1)
+    last = cycles[0] if cycles else None
+    summary = (last.summary or {}) if last else {}
+    next_cycle = None
+    if last is not None and last.finished and interval is not None:
+        from datetime import datetime, timedelta
+
+        finished = datetime.strptime(last.finished, "%Y-%m-%dT%H:%M:%S.%fZ")
+        wait = max(interval, 86400.0) if job_state.quarantine_reason else interval
+        next_cycle = (finished + timedelta(seconds=wait)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "job": name, "state": job_state.state,
+        "quarantine_reason": job_state.quarantine_reason,
+        "quarantined_since": job_state.quarantined_since,
+        "allow_deletes": job_state.allow_deletes,
+        "last_cycle": None if last is None else {
+            "id": last.id, "kind": last.kind, "started": last.started,
+            "finished": last.finished, "counts": summary.get("counts", {}),
+            "failures": summary.get("failures", 0)},
+        "next_cycle": next_cycle,
+    }

@@ -12,7 +12,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from scimhub.store.clock import now
 from scimhub.store.database import Database
-from scimhub.store.provisioning_tables import prov_cycles, prov_log, prov_members, prov_objects
+from scimhub.store.provisioning_tables import (
+    prov_cycles,
+    prov_jobs,
+    prov_log,
+    prov_members,
+    prov_objects,
+)
 from scimhub.store.sql import dump_json, load_json
 
 
@@ -40,6 +46,14 @@ class LogEntry:
     detail: str | None = None
     modified: list[dict[str, Any]] | None = None
     duration_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class JobState:
+    state: str = "enabled"
+    quarantine_reason: str | None = None
+    quarantined_since: str | None = None
+    allow_deletes: bool = False
 
 
 @dataclass(frozen=True)
@@ -122,6 +136,44 @@ class EngineState:
         with self.db.write() as tx:
             for table in (prov_objects, prov_members, prov_cycles):
                 tx.execute(delete(table).where(table.c.job == job))
+
+    # -- job state ----------------------------------------------------------
+
+    def job_state(self, job: str) -> JobState:
+        with self.db.read() as tx:
+            row = tx.first(select(prov_jobs.c.state, prov_jobs.c.quarantine_reason,
+                                  prov_jobs.c.quarantined_since, prov_jobs.c.allow_deletes)
+                           .where(prov_jobs.c.name == job))
+        return JobState(str(row[0]), row[1], row[2], bool(row[3])) if row else JobState()
+
+    def job_names(self) -> list[str]:
+        with self.db.read() as tx:
+            names = {str(r[0]) for r in tx.all(select(prov_cycles.c.job).distinct())}
+            names |= {str(r[0]) for r in tx.all(select(prov_jobs.c.name))}
+        return sorted(names)
+
+    def update_job(self, job: str, **values: Any) -> None:
+        """Change a job's state row, creating it with defaults first if needed."""
+        current = self.job_state(job)
+        merged = {"state": current.state, "quarantine_reason": current.quarantine_reason,
+                  "quarantined_since": current.quarantined_since,
+                  "allow_deletes": current.allow_deletes, **values, "updated": now()}
+        with self.db.write() as tx:
+            tx.execute(delete(prov_jobs).where(prov_jobs.c.name == job))
+            tx.execute(insert(prov_jobs).values(name=job, **merged))
+
+    def quarantine(self, job: str, reason: str) -> bool:
+        """True when the job was not quarantined for this reason already (notify once)."""
+        current = self.job_state(job)
+        if current.quarantine_reason == reason:
+            return False
+        self.update_job(job, quarantine_reason=reason,
+                        quarantined_since=current.quarantined_since or now())
+        return True
+
+    def release(self, job: str) -> None:
+        if self.job_state(job).quarantine_reason is not None:
+            self.update_job(job, quarantine_reason=None, quarantined_since=None)
 
     # -- objects ------------------------------------------------------------
 

@@ -70,3 +70,16 @@ prov_log = Table(
     Index("ix_prov_log_job_status", "job", "status"),
     Index("ix_prov_log_cycle", "cycle_id"),
 )
+
+prov_jobs = Table(
+    "prov_jobs",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    #: "enabled" or "stopped" (scimhub job stop).
+    Column("state", String(12), nullable=False, server_default="enabled"),
+    Column("quarantine_reason", Text),
+    Column("quarantined_since", String(32)),
+    #: Set by scimhub job allow-deletes: the next cycle may exceed the deletion threshold.
+    Column("allow_deletes", Boolean, nullable=False, server_default="0"),
+    Column("updated", String(32), nullable=False),
+)

@@ -1,0 +1,90 @@
+"""Running the engine unattended: quarantine on rejected credentials, the accidental-deletion
+guard, and job start/stop/restart/status, against a real scimhub server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.e2e.server import ServerProcess
+from tests.provisioning.test_engine_e2e import Job, directory, person, target  # noqa: F401
+
+
+def scimhub(job: Job, *args: str, token: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "scimhub", *args, "--database",
+         f"sqlite:///{job.workdir}/engine.db"],
+        capture_output=True, text=True, timeout=120, check=False,
+        env={"SCIMHUB_TARGET_TOKEN": token or job.token, "PATH": "/usr/bin:/bin"})
+
+
+def status(job: Job) -> dict[str, Any]:
+    result = scimhub(job, "job", "status", "--config", str(job.workdir / "job.toml"), "--json")
+    assert result.returncode == 0, result.stderr
+    return next(r for r in json.loads(result.stdout) if r["job"] == "acunetix-360")
+
+
+def sync(job: Job, token: str | None = None) -> subprocess.CompletedProcess[str]:
+    return scimhub(job, "sync", "--config", str(job.workdir / "job.toml"), "--once", "--json",
+                   token=token)
+
+
+def test_rejected_token_quarantines_and_a_good_cycle_releases(
+        target: ServerProcess, tmp_path: Path) -> None:  # noqa: F811
+    job = Job(target, tmp_path)
+    failed = sync(job, token="scimhub_000000000000_revoked")
+    assert failed.returncode == 1 and "quarantined" in failed.stderr
+    row = status(job)
+    assert row["quarantine_reason"].startswith("EncounteredQuarantineException: Unauthorized")
+    assert sync(job).returncode == 0
+    assert status(job)["quarantine_reason"] is None
+
+
+def test_deletion_guard_stops_the_cycle_until_deletes_are_allowed(
+        target: ServerProcess, tmp_path: Path) -> None:  # noqa: F811
+    job = Job(target, tmp_path)
+    config = job.workdir / "job.toml"
+    config.write_text(config.read_text() + "\n[actions]\ndeletion_threshold = 1\n")
+    data = directory()
+    for u in data["users"]:
+        u["userPrincipalName"] = "guard-" + u["userPrincipalName"]
+    job.write(data)
+    assert sync(job).returncode == 0
+    provisioned = {n for n in job.users() if n.startswith("guard-")}
+    data["users"] = data["users"][:2]  # two of the four provisioned users leave
+    job.write(data)
+    stopped = sync(job)
+    assert stopped.returncode == 1 and "threshold of 1" in stopped.stderr
+    assert {n for n in job.users() if n.startswith("guard-")} == provisioned, "nothing deleted"
+    assert status(job)["quarantine_reason"].startswith("DeletionThresholdExceeded")
+    staged = json.loads(scimhub(job, "logs", "--job", "acunetix-360", "--action",
+                                "stageddelete", "--json").stdout)
+    assert len(staged) == 2
+    assert scimhub(job, "job", "allow-deletes", "acunetix-360").returncode == 0
+    assert sync(job).returncode == 0
+    remaining = {n for n in job.users() if n.startswith("guard-")}
+    assert remaining < provisioned
+    assert status(job)["allow_deletes"] is False, "allowed once"
+
+
+def test_stop_start_restart(target: ServerProcess, tmp_path: Path) -> None:  # noqa: F811
+    job = Job(target, tmp_path)
+    data = directory()
+    for u in data["users"]:
+        u["userPrincipalName"] = "ctl-" + u["userPrincipalName"]
+    job.write(data)
+    assert json.loads(sync(job).stdout)["kind"] == "initial"
+    assert scimhub(job, "job", "stop", "acunetix-360").returncode == 0
+    stopped = sync(job)
+    assert stopped.returncode == 1 and "is stopped" in stopped.stderr
+    assert status(job)["state"] == "stopped"
+    assert scimhub(job, "job", "start", "acunetix-360").returncode == 0
+    assert json.loads(sync(job).stdout)["kind"] == "incremental"
+    assert scimhub(job, "job", "restart", "acunetix-360").returncode == 0
+    again = json.loads(sync(job).stdout)
+    assert again["kind"] == "initial" and again["failures"] == 0
+    row = status(job)
+    assert row["last_cycle"]["kind"] == "initial" and row["next_cycle"] is not None
