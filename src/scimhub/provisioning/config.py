@@ -15,6 +15,7 @@ import orjson
 
 from scimhub.provisioning import defaults
 from scimhub.provisioning.mapping import AttributeMapping, MappingError, parse_mappings
+from scimhub.provisioning.notify import Notifications
 from scimhub.provisioning.scoping import ScopingClause, ScopingFilter
 from scimhub.scim.schemas import GROUP, USER
 
@@ -76,6 +77,7 @@ class JobConfig:
     group_mappings: tuple[AttributeMapping, ...]
     actions: Actions
     quarantine: QuarantineRules = field(default_factory=QuarantineRules)
+    notifications: Notifications | None = None
     raw: Mapping[str, Any] = field(repr=False, default_factory=dict)
 
     @property
@@ -138,6 +140,7 @@ def _job(data: Mapping[str, Any], path: Path) -> JobConfig:
                 f"{where} mappings.groups")),
             actions=_actions(_table(data, "actions", where), where),
             quarantine=_quarantine(_table(data, "quarantine", where), where),
+            notifications=Notifications.from_table(_table(data, "notifications", where)),
             raw=data,
         )
     except MappingError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import smtplib
 import sys
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -10,6 +11,7 @@ from contextlib import AbstractContextManager, nullcontext
 from scimhub.provisioning.config import JobConfig
 from scimhub.provisioning.cycle import Cycle, CycleSummary, DeletionThresholdExceeded
 from scimhub.provisioning.errors import Unreachable
+from scimhub.provisioning.notify import failure_digest, quarantine_message
 from scimhub.provisioning.sources.file import load_file
 from scimhub.provisioning.target import ScimTarget
 from scimhub.store.database import Database
@@ -41,14 +43,37 @@ async def run_once(job: JobConfig, db: Database, *, dry_run: bool = False,
             summary = await Cycle(job, state, target, directory, dry_run=dry_run,
                                   progress=progress).run()
     except Unreachable as exc:
-        state.quarantine(job.name, f"EncounteredQuarantineException: {exc.code}: {exc.detail}")
+        _quarantine(job, state, f"EncounteredQuarantineException: {exc.code}: {exc.detail}")
         raise
     except DeletionThresholdExceeded as exc:
-        state.quarantine(job.name, f"DeletionThresholdExceeded: {exc}")
+        _quarantine(job, state, f"DeletionThresholdExceeded: {exc}")
         raise
     if not dry_run:
         _judge(job, state, summary)
+        _digest(job, state, summary)
     return summary
+
+
+def _quarantine(job: JobConfig, state: EngineState, reason: str) -> None:
+    """Quarantine, with one e-mail per quarantine reason (a changed reason mails again)."""
+    if state.quarantine(job.name, reason) and job.notifications is not None:
+        _send(job, *quarantine_message(job.name, reason))
+
+
+def _digest(job: JobConfig, state: EngineState, summary: CycleSummary) -> None:
+    if job.notifications is None or not job.notifications.on_failure or not summary.failures:
+        return
+    failures = state.search_log(job.name, status="failure", cycle_id=summary.cycle_id)
+    _send(job, *failure_digest(job.name, summary.cycle_id, failures))
+
+
+def _send(job: JobConfig, subject: str, body: str) -> None:
+    assert job.notifications is not None
+    try:
+        job.notifications.send(subject, body)
+    except (OSError, smtplib.SMTPException) as exc:
+        print(f"{job.name}: could not send e-mail to {job.notifications.email}: {exc}",
+              file=sys.stderr)
 
 
 def _judge(job: JobConfig, state: EngineState, summary: CycleSummary) -> None:
@@ -57,8 +82,8 @@ def _judge(job: JobConfig, state: EngineState, summary: CycleSummary) -> None:
     rules = job.quarantine
     if summary.failures >= rules.min_failures and (
             ratio > rules.failure_ratio or summary.failures > rules.max_failures):
-        state.quarantine(job.name, f"EncounteredEscrowProportionThreshold: {summary.failures} "
-                                   f"of {processed} objects failed")
+        _quarantine(job, state, f"EncounteredEscrowProportionThreshold: {summary.failures} "
+                                f"of {processed} objects failed")
     else:
         state.release(job.name)
 
