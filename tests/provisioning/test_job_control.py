@@ -88,3 +88,35 @@ def test_stop_start_restart(target: ServerProcess, tmp_path: Path) -> None:  # n
     assert again["kind"] == "initial" and again["failures"] == 0
     row = status(job)
     assert row["last_cycle"]["kind"] == "initial" and row["next_cycle"] is not None
+
+
+def test_failed_objects_wait_in_escrow_and_are_retried_with_the_attempt_logged(
+        target: ServerProcess, tmp_path: Path) -> None:  # noqa: F811
+    job = Job(target, tmp_path)
+    data = directory()
+    for u in data["users"]:
+        u["userPrincipalName"] = "escrow-" + u["userPrincipalName"]
+    job.write(data)
+    assert sync(job).returncode == 0
+    ada = job.users()["escrow-ada@contoso.example"]
+    assert job.scim.delete(f"/Users/{ada['id']}").status_code == 204  # behind the engine's back
+    data["users"][0]["surname"] = "King"
+    job.write(data)
+
+    def failures() -> list[str]:
+        entries = json.loads(scimhub(job, "logs", "--job", "acunetix-360", "--status",
+                                     "failure", "--json").stdout)
+        return [e["detail"].split(":")[0] for e in entries if e["source_id"] == "u1"]
+
+    config = job.workdir / "job.toml"
+    base = config.read_text()
+    config.write_text(base + '\n[escrow]\nfirst_retry = "0s"\n')
+    assert sync(job).returncode == 1
+    assert failures() == ["attempt 1"]
+    assert sync(job).returncode == 1
+    assert failures() == ["attempt 2", "attempt 1"]
+    config.write_text(base + '\n[escrow]\nfirst_retry = "1h"\n')
+    assert sync(job).returncode == 1, "due: the last retry was scheduled with 0s"
+    assert failures()[0] == "attempt 3"
+    assert json.loads(sync(job).stdout)["failures"] == 0, "now waiting in escrow for 4 hours"
+    assert failures()[0] == "attempt 3"

@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import orjson
@@ -30,6 +30,7 @@ from scimhub.provisioning.scimdoc import build_resource, patch_operations, read_
 from scimhub.provisioning.scoping import in_scope
 from scimhub.provisioning.sources.directory import Directory
 from scimhub.provisioning.target import ScimTarget
+from scimhub.scim.resource import format_datetime
 from scimhub.scim.schemas import GROUP, USER
 from scimhub.security import token_digest
 from scimhub.store.provisioning import EngineState, Known, LogEntry
@@ -102,6 +103,7 @@ class Cycle:
         self.dry_run = dry_run
         self.progress = progress or (lambda _phase, _done, _total: None)
         self.ctx = EvaluationContext(datetime.now(UTC), random.SystemRandom())
+        self.now = format_datetime(self.ctx.now)
         self.known: dict[tuple[str, str], Known] = {}
         self.members_sent: dict[str, set[str]] = {}
         self.log: list[LogEntry] = []
@@ -213,7 +215,7 @@ class Cycle:
             scoped = uid in assigned and in_scope(self.job.scoping, obj)
             digest = source_hash(obj, scoped)
             known = self.known.get(("user", uid))
-            if known is not None and known.source_hash == digest:
+            if known is not None and (known.source_hash == digest or self._in_escrow(known)):
                 continue
             work.append((uid, obj, scoped, digest))
         done = 0
@@ -231,8 +233,10 @@ class Cycle:
         known = self.known.get(("user", uid))
         identity = str(obj.get("userPrincipalName") or obj.get("displayName") or uid)
         if not scoped:
-            if known is not None and known.target_id and known.in_scope:
-                await self._deprovision("user", known, identity, self.job.actions.deprovision)
+            if known is not None and known.target_id and known.in_scope and not (
+                    await self._deprovision("user", known, identity,
+                                            self.job.actions.deprovision)):
+                return  # in escrow: retried by a later cycle
             if known is not None and known.target_id:
                 known.source_hash = digest if not self.dry_run else known.source_hash
                 known.in_scope = False
@@ -259,6 +263,7 @@ class Cycle:
             if known is not None and not self.dry_run:
                 known.source_hash = digest
                 known.in_scope = True
+                known.attempts, known.retry_after = 0, None
                 self._remember(known)
         except CredentialsRejected:
             raise
@@ -334,21 +339,33 @@ class Cycle:
                               duration_ms=int((time.perf_counter() - start) * 1000)))
         return result
 
+    def _in_escrow(self, known: Known) -> bool:
+        """A failed object waits until its next retry is due."""
+        return known.retry_after is not None and known.retry_after > self.now
+
     def _failure(self, kind: str, sid: str, target_id: str | None, identity: str,
                  exc: Exception, start: float) -> None:
+        """Log the failure and put the object in escrow, retried on a growing schedule."""
         code = getattr(exc, "code", type(exc).__name__)
         detail = getattr(exc, "detail", str(exc))
+        known = self.known.get((kind, sid)) or Known(kind, sid, target_id, None, {}, False)
+        known.attempts += 1
+        wait = min(self.job.escrow_seconds * 2 ** (known.attempts - 1), 86400.0)
+        known.retry_after = format_datetime(self.ctx.now + timedelta(seconds=wait))
         self._record(LogEntry(kind, sid, target_id, identity, "provision", "failure",
-                              str(code), str(detail),
+                              str(code), f"attempt {known.attempts}: {detail}",
                               duration_ms=int((time.perf_counter() - start) * 1000)))
+        if not self.dry_run:
+            self._remember(known)
 
-    async def _deprovision(self, kind: str, known: Known, identity: str, how: str) -> None:
+    async def _deprovision(self, kind: str, known: Known, identity: str, how: str) -> bool:
+        """Disable or delete; False when the target refused (the object goes to escrow)."""
         endpoint = "Groups" if kind == "group" else "Users"
         start = time.perf_counter()
         try:
             if how == "delete" or kind == "group":
                 if not self.job.actions.delete:
-                    return
+                    return True
                 await self._write("delete", kind, known.source_id, known.target_id, identity,
                                   [], lambda: self.target.delete(endpoint, known.target_id or ""))
                 known.target_id = None
@@ -356,7 +373,7 @@ class Cycle:
             else:
                 ops = [{"op": "replace", "path": "active", "value": False}]
                 if known.sent.get("active") is False:
-                    return
+                    return True
                 await self._write("disable", kind, known.source_id, known.target_id, identity,
                                   [{"attribute": "active", "old": known.sent.get("active"),
                                     "new": False}],
@@ -366,6 +383,8 @@ class Cycle:
             raise
         except TargetError as exc:
             self._failure(kind, known.source_id, known.target_id, identity, exc, start)
+            return False
+        return True
 
     async def _removed(self, kind: str, present: set[str], endpoint: str) -> None:
         """Objects gone from the source: deleted (or disabled) if the engine provisioned them."""
@@ -400,7 +419,7 @@ class Cycle:
             plain = {k: v for k, v in obj.items() if k != "members"}
             digest = source_hash(plain, scoped)
             known = self.known.get(("group", gid))
-            if known is not None and known.source_hash == digest:
+            if known is not None and (known.source_hash == digest or self._in_escrow(known)):
                 continue
             work.append((gid, plain, scoped, digest))
 

@@ -32,6 +32,9 @@ class Known:
     source_hash: str | None
     sent: dict[str, Any] = field(default_factory=dict)
     in_scope: bool = False
+    #: Escrow: failed attempts in a row, and when the next one is due (ENTRA.md §2.7).
+    attempts: int = 0
+    retry_after: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,11 +74,12 @@ def _upsert_objects(is_sqlite: bool) -> Any:
     stmt = dialect_insert(prov_objects).values(
         job=bindparam("job"), kind=bindparam("kind"), source_id=bindparam("source_id"),
         target_id=bindparam("target_id"), source_hash=bindparam("source_hash"),
-        sent=bindparam("sent"), in_scope=bindparam("in_scope"), updated=bindparam("updated"))
+        sent=bindparam("sent"), in_scope=bindparam("in_scope"), updated=bindparam("updated"),
+        attempts=bindparam("attempts"), retry_after=bindparam("retry_after"))
     return stmt.on_conflict_do_update(
         index_elements=["job", "kind", "source_id"],
         set_={c: stmt.excluded[c] for c in ("target_id", "source_hash", "sent", "in_scope",
-                                            "updated")})
+                                            "updated", "attempts", "retry_after")})
 
 
 _INSERT_LOG = insert(prov_log).values(**{c.name: bindparam(c.name) for c in prov_log.columns
@@ -181,16 +185,18 @@ class EngineState:
         with self.db.read() as tx:
             rows = tx.all(select(prov_objects.c.kind, prov_objects.c.source_id,
                                  prov_objects.c.target_id, prov_objects.c.source_hash,
-                                 prov_objects.c.sent, prov_objects.c.in_scope)
+                                 prov_objects.c.sent, prov_objects.c.in_scope,
+                                 prov_objects.c.attempts, prov_objects.c.retry_after)
                           .where(prov_objects.c.job == job))
-        return {(r[0], r[1]): Known(r[0], r[1], r[2], r[3], load_json(r[4]) or {}, bool(r[5]))
-                for r in rows}
+        return {(r[0], r[1]): Known(r[0], r[1], r[2], r[3], load_json(r[4]) or {}, bool(r[5]),
+                                    int(r[6] or 0), r[7]) for r in rows}
 
     def save_objects(self, job: str, objects: Iterable[Known]) -> None:
         stamp = now()
         rows = [{"job": job, "kind": o.kind, "source_id": o.source_id, "target_id": o.target_id,
                  "source_hash": o.source_hash, "sent": dump_json(o.sent),
-                 "in_scope": o.in_scope, "updated": stamp} for o in objects]
+                 "in_scope": o.in_scope, "updated": stamp, "attempts": o.attempts,
+                 "retry_after": o.retry_after} for o in objects]
         if rows:
             with self.db.write() as tx:
                 tx.execute_many(self._upsert, rows)

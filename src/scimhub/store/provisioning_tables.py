@@ -39,6 +39,8 @@ prov_objects = Table(
     Column("sent", Json),
     Column("in_scope", Boolean, nullable=False),
     Column("updated", String(32), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("retry_after", String(32)),
 )
 
 prov_members = Table(

@@ -43,6 +43,8 @@ def upgrade() -> None:
         sa.Column("sent", JSON),
         sa.Column("in_scope", sa.Boolean(), nullable=False),
         sa.Column("updated", sa.String(32), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("retry_after", sa.String(32)),
         sa.PrimaryKeyConstraint("job", "kind", "source_id"),
     )
     op.create_table(
