@@ -81,6 +81,8 @@ class JobConfig:
     #: Escrow: a failed object is retried after this, then twice as long each time, up to a
     #: day ("roughly 30m → 1h → 2h → 4h → 8h", ENTRA.md §1.9).
     escrow_seconds: float = 1800.0
+    #: How long a worker's claim on the job lasts without renewal (renewed as it works).
+    lease_seconds: float = 300.0
     raw: Mapping[str, Any] = field(repr=False, default_factory=dict)
 
     @property
@@ -144,6 +146,7 @@ def _job(data: Mapping[str, Any], path: Path) -> JobConfig:
             actions=_actions(_table(data, "actions", where), where),
             quarantine=_quarantine(_table(data, "quarantine", where), where),
             notifications=Notifications.from_table(_table(data, "notifications", where)),
+            lease_seconds=parse_duration(job.get("lease", "5m"), f"{where} lease"),
             escrow_seconds=parse_duration(_table(data, "escrow", where).get("first_retry", "30m"),
                                           f"{where} escrow.first_retry"),
             raw=data,

@@ -79,12 +79,20 @@ def source_hash(obj: dict[str, Any], scoped: bool) -> str:
     return hashlib.sha256(orjson.dumps([obj, scoped], option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-async def bounded(limit: int, items: Iterable[T], fn: Callable[[T], Awaitable[None]]) -> None:
-    """``fn`` over ``items`` with at most ``limit`` in flight, without one task per item."""
+def never() -> bool:
+    return False
+
+
+async def bounded(limit: int, items: Iterable[T], fn: Callable[[T], Awaitable[None]],
+                  stop: Callable[[], bool] = never) -> None:
+    """``fn`` over ``items`` with at most ``limit`` in flight, without one task per item;
+    after ``stop()`` turns true the objects in flight finish and no new one starts."""
     iterator = iter(items)
 
     async def worker() -> None:
         for item in iterator:
+            if stop():
+                return
             await fn(item)
 
     await asyncio.gather(*(worker() for _ in range(max(1, limit))))
@@ -95,13 +103,17 @@ class Cycle:
 
     def __init__(self, job: JobConfig, state: EngineState, target: ScimTarget,
                  directory: Directory, *, dry_run: bool = False,
-                 progress: Callable[[str, int, int], None] | None = None) -> None:
+                 progress: Callable[[str, int, int], None] | None = None,
+                 stop: Callable[[], bool] = never,
+                 heartbeat: Callable[[], None] = lambda: None) -> None:
         self.job = job
         self.state = state
         self.target = target
         self.directory = directory
         self.dry_run = dry_run
         self.progress = progress or (lambda _phase, _done, _total: None)
+        self.stop = stop
+        self.heartbeat = heartbeat
         self.ctx = EvaluationContext(datetime.now(UTC), random.SystemRandom())
         self.now = format_datetime(self.ctx.now)
         self.known: dict[tuple[str, str], Known] = {}
@@ -129,10 +141,11 @@ class Cycle:
                 known.source_hash = None  # re-evaluate everything; keep the links
         try:
             self._guard_deletions()
-            await self._users()
-            await self._groups()
-            await self._memberships()
-            await self._managers()
+            for phase in (self._users, self._groups, self._memberships, self._managers):
+                if self.stop():
+                    self.summary.error = "stopped: the objects in flight finished"
+                    break
+                await phase()
         except CredentialsRejected as exc:
             self.summary.error = f"{exc.code}: {exc.detail}"
             raise
@@ -150,6 +163,7 @@ class Cycle:
     def _flush(self) -> None:
         if self.dry_run:
             return
+        self.heartbeat()
         self.state.save_objects(self.job.name, self.dirty)
         self.state.write_log(self.job.name, self.summary.cycle_id, self.log)
         self.dirty, self.log = [], []
@@ -226,7 +240,7 @@ class Cycle:
             done += 1
             self.progress("users", done, len(work))
 
-        await bounded(self.job.target.concurrency * 2, work, one)
+        await bounded(self.job.target.concurrency * 2, work, one, self.stop)
         await self._removed("user", set(users), "Users")
 
     async def _user(self, uid: str, obj: dict[str, Any], scoped: bool, digest: str) -> None:
@@ -437,7 +451,7 @@ class Cycle:
             else:
                 self._remember(Known("group", gid, None, digest, {}, False))
 
-        await bounded(self.job.target.concurrency, work, one)
+        await bounded(self.job.target.concurrency, work, one, self.stop)
         await self._removed("group", set(self.directory.groups), "Groups")
         self._flush()
 
@@ -463,7 +477,7 @@ class Cycle:
         async def one(plan: tuple[Known, str, list[str], list[str]]) -> None:
             await self._send_members(*plan)
 
-        await bounded(self.job.target.concurrency, plans, one)
+        await bounded(self.job.target.concurrency, plans, one, self.stop)
 
     async def _send_members(self, group: Known, identity: str, add: list[str],
                             remove: list[str]) -> None:
@@ -541,4 +555,4 @@ class Cycle:
                 known.sent = {**known.sent, mapping.target: wanted}
                 self._remember(known)
 
-        await bounded(self.job.target.concurrency, work, one)
+        await bounded(self.job.target.concurrency, work, one, self.stop)

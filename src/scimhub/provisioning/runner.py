@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
 import smtplib
+import socket
 import sys
+import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 
 from scimhub.provisioning.config import JobConfig
-from scimhub.provisioning.cycle import Cycle, CycleSummary, DeletionThresholdExceeded
+from scimhub.provisioning.cycle import Cycle, CycleSummary, DeletionThresholdExceeded, never
 from scimhub.provisioning.errors import Unreachable
 from scimhub.provisioning.notify import failure_digest, quarantine_message
 from scimhub.provisioning.sources.file import load_file
@@ -24,8 +29,17 @@ class JobStopped(Exception):
     """``scimhub job stop`` was run for this job."""
 
 
+class JobBusy(Exception):
+    """Another engine worker holds the job's lease: it runs there, not here."""
+
+
+#: This process, as a lease owner.
+WORKER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
 async def run_once(job: JobConfig, db: Database, *, dry_run: bool = False,
-                   progress: Progress | None = None) -> CycleSummary:
+                   progress: Progress | None = None,
+                   stop: Callable[[], bool] = never) -> CycleSummary:
     """One cycle, with Entra's quarantine rules around it (ENTRA.md §2.7).
 
     Rejected credentials and the accidental-deletion guard quarantine the job at
@@ -36,18 +50,27 @@ async def run_once(job: JobConfig, db: Database, *, dry_run: bool = False,
     if state.job_state(job.name).state == "stopped" and not dry_run:
         raise JobStopped(f"{job.name} is stopped; 'scimhub job start {job.name}' resumes it")
     directory = load_file(job.source.path)
+    if not dry_run and not state.acquire_lease(job.name, WORKER, job.lease_seconds):
+        raise JobBusy(f"{job.name} is running in another engine worker")
+
+    def heartbeat() -> None:
+        state.acquire_lease(job.name, WORKER, job.lease_seconds)
+
     try:
         async with ScimTarget(job.target.url, job.target.token,
                               concurrency=job.target.concurrency,
                               timeout=job.target.timeout) as target:
             summary = await Cycle(job, state, target, directory, dry_run=dry_run,
-                                  progress=progress).run()
+                                  progress=progress, stop=stop, heartbeat=heartbeat).run()
     except Unreachable as exc:
         _quarantine(job, state, f"EncounteredQuarantineException: {exc.code}: {exc.detail}")
         raise
     except DeletionThresholdExceeded as exc:
         _quarantine(job, state, f"DeletionThresholdExceeded: {exc}")
         raise
+    finally:
+        if not dry_run:
+            state.release_lease(job.name, WORKER)
     if not dry_run:
         _judge(job, state, summary)
         _digest(job, state, summary)
@@ -116,14 +139,30 @@ def terminal_progress() -> AbstractContextManager[Progress | None]:
 
 async def run_forever(jobs: list[JobConfig], db: Database,
                       on_cycle: Callable[[CycleSummary], None]) -> None:
-    """Each job on its own interval (default 40 minutes), until cancelled."""
+    """Each job on its own interval (default 40 minutes), once a day while quarantined, until
+    SIGTERM or SIGINT: then the objects in flight finish, what the engine learned is saved,
+    and it exits."""
+    state = EngineState(db)
+    stopping = asyncio.Event()
+    running = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        running.add_signal_handler(sig, stopping.set)
+
+    async def pause(seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), seconds)
 
     async def loop(job: JobConfig) -> None:
-        while True:
+        while not stopping.is_set():
             try:
-                on_cycle(await run_once(job, db))
-            except Exception as exc:
+                on_cycle(await run_once(job, db, stop=stopping.is_set))
+            except (JobStopped, JobBusy):
+                await pause(min(job.interval_seconds, 60))
+                continue
+            except Exception as exc:  # a job's failure must not stop the others
                 print(f"{job.name}: cycle failed: {exc}", file=sys.stderr)
-            await asyncio.sleep(job.interval_seconds)
+            quarantined = state.job_state(job.name).quarantine_reason is not None
+            await pause(max(job.interval_seconds, job.quarantine.interval_seconds)
+                        if quarantined else job.interval_seconds)
 
     await asyncio.gather(*(loop(job) for job in jobs))

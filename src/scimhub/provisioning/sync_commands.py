@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import csv
 import json
 import sys
@@ -16,7 +15,13 @@ from scimhub.provisioning.config import ConfigError, JobConfig, load_jobs
 from scimhub.provisioning.cycle import CycleSummary, DeletionThresholdExceeded
 from scimhub.provisioning.errors import TargetError
 from scimhub.provisioning.on_demand import provision_user
-from scimhub.provisioning.runner import JobStopped, run_forever, run_once, terminal_progress
+from scimhub.provisioning.runner import (
+    JobBusy,
+    JobStopped,
+    run_forever,
+    run_once,
+    terminal_progress,
+)
 from scimhub.provisioning.sources.directory import SourceError
 from scimhub.store.database import Database, database_url
 from scimhub.store.migrate import migrate
@@ -73,8 +78,7 @@ def register_sync(main: click.Group) -> None:
         jobs = _jobs(config, job_name)
         db = _database(database)
         if not once and not dry_run:
-            with contextlib.suppress(KeyboardInterrupt):
-                asyncio.run(run_forever(jobs, db, lambda s: _print_summary(s, as_json)))
+            asyncio.run(run_forever(jobs, db, lambda s: _print_summary(s, as_json)))
             return
         failed = False
         for job in jobs:
@@ -86,7 +90,7 @@ def register_sync(main: click.Group) -> None:
             except TargetError as exc:
                 raise click.ClickException(f"{job.name}: quarantined, target: {exc.code}: "
                                            f"{exc.detail}") from None
-            except (DeletionThresholdExceeded, JobStopped) as exc:
+            except (DeletionThresholdExceeded, JobStopped, JobBusy) as exc:
                 raise click.ClickException(f"{job.name}: {exc}") from None
             _print_summary(summary, as_json)
             failed |= summary.failures > 0

@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from scimhub.scim.resource import format_datetime
 from scimhub.store.clock import now
 from scimhub.store.database import Database
 from scimhub.store.provisioning_tables import (
@@ -163,8 +165,36 @@ class EngineState:
                   "quarantined_since": current.quarantined_since,
                   "allow_deletes": current.allow_deletes, **values, "updated": now()}
         with self.db.write() as tx:
-            tx.execute(delete(prov_jobs).where(prov_jobs.c.name == job))
-            tx.execute(insert(prov_jobs).values(name=job, **merged))
+            if tx.rowcount(update(prov_jobs).where(prov_jobs.c.name == job)
+                           .values(**merged)) == 0:
+                tx.execute(insert(prov_jobs).values(name=job, **merged))
+
+    def acquire_lease(self, job: str, owner: str, seconds: float) -> bool:
+        """Take (or renew) the job's lease unless another live worker holds it.
+
+        One conditional UPDATE decides, so two workers can never both win.
+        """
+        if not self._has_row(job):
+            self.update_job(job)
+        stamp = now()
+        until = format_datetime(datetime.now(UTC) + timedelta(seconds=seconds))
+        with self.db.write() as tx:
+            won = tx.rowcount(update(prov_jobs).where(
+                prov_jobs.c.name == job,
+                or_(prov_jobs.c.lease_until.is_(None), prov_jobs.c.lease_until < stamp,
+                    prov_jobs.c.lease_owner == owner),
+            ).values(lease_owner=owner, lease_until=until))
+        return won == 1
+
+    def release_lease(self, job: str, owner: str) -> None:
+        with self.db.write() as tx:
+            tx.execute(update(prov_jobs).where(prov_jobs.c.name == job,
+                                               prov_jobs.c.lease_owner == owner)
+                       .values(lease_owner=None, lease_until=None))
+
+    def _has_row(self, job: str) -> bool:
+        with self.db.read() as tx:
+            return tx.first(select(prov_jobs.c.name).where(prov_jobs.c.name == job)) is not None
 
     def quarantine(self, job: str, reason: str) -> bool:
         """True when the job was not quarantined for this reason already (notify once)."""

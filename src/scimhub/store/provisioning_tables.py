@@ -84,4 +84,8 @@ prov_jobs = Table(
     #: Set by scimhub job allow-deletes: the next cycle may exceed the deletion threshold.
     Column("allow_deletes", Boolean, nullable=False, server_default="0"),
     Column("updated", String(32), nullable=False),
+    #: Which engine process runs the job, until when: a lease, renewed while it runs, so a
+    #: job runs in one place at a time and a dead worker's job is taken over when it expires.
+    Column("lease_owner", String(100)),
+    Column("lease_until", String(32)),
 )

@@ -24,6 +24,8 @@ def upgrade() -> None:
         sa.Column("quarantined_since", sa.String(32)),
         sa.Column("allow_deletes", sa.Boolean(), nullable=False, server_default="0"),
         sa.Column("updated", sa.String(32), nullable=False),
+        sa.Column("lease_owner", sa.String(100)),
+        sa.Column("lease_until", sa.String(32)),
     )
 
 
