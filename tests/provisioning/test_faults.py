@@ -35,6 +35,7 @@ def test_engine_converges_through_injected_faults(target: ServerProcess,  # noqa
                 break
         assert sum(proxy.injected.values()) > 0, "no fault was injected"
     assert summaries[-1]["failures"] == 0, summaries
+    assert sum(s["retries"] for s in summaries) > 0, "the cycle summaries count the retries"
     users = job.users()
     mine = {n for n in users if n.startswith("fault-")}
     assert mine == {"fault-ada@contoso.example", "fault-grace@contoso.example",

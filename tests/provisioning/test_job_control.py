@@ -39,6 +39,9 @@ def test_rejected_token_quarantines_and_a_good_cycle_releases(
     assert failed.returncode == 1 and "quarantined" in failed.stderr
     row = status(job)
     assert row["quarantine_reason"].startswith("EncounteredQuarantineException: Unauthorized")
+    logged = json.loads(scimhub(job, "logs", "--job", "acunetix-360", "--action", "quarantine",
+                                "--json").stdout)
+    assert [e["error_code"] for e in logged] == ["EncounteredQuarantineException"]
     assert sync(job).returncode == 0
     assert status(job)["quarantine_reason"] is None
 

@@ -59,6 +59,7 @@ class CycleSummary:
     counts: Counter[str] = field(default_factory=Counter)
     failures: int = 0
     requests: int = 0
+    retries: int = 0
     duration_s: float = 0.0
     planned: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
@@ -67,6 +68,7 @@ class CycleSummary:
         body = {"cycle_id": self.cycle_id, "job": self.job, "kind": self.kind,
                 "dry_run": self.dry_run, "counts": dict(self.counts),
                 "failures": self.failures, "requests": self.requests,
+                "retries": self.retries,
                 "duration_s": round(self.duration_s, 3)}
         if self.dry_run:
             body["planned"] = self.planned
@@ -155,6 +157,7 @@ class Cycle:
         finally:
             self._flush()
             self.summary.requests = self.target.requests
+            self.summary.retries = self.target.retries
             self.summary.duration_s = time.perf_counter() - started
             if not self.dry_run:
                 self.state.finish_cycle(self.summary.cycle_id, self.summary.to_dict())

@@ -20,7 +20,7 @@ from scimhub.provisioning.notify import failure_digest, quarantine_message
 from scimhub.provisioning.sources.file import load_file
 from scimhub.provisioning.target import ScimTarget
 from scimhub.store.database import Database
-from scimhub.store.provisioning import EngineState
+from scimhub.store.provisioning import EngineState, LogEntry
 
 Progress = Callable[[str, int, int], None]
 
@@ -79,7 +79,12 @@ async def run_once(job: JobConfig, db: Database, *, dry_run: bool = False,
 
 def _quarantine(job: JobConfig, state: EngineState, reason: str) -> None:
     """Quarantine, with one e-mail per quarantine reason (a changed reason mails again)."""
-    if state.quarantine(job.name, reason) and job.notifications is not None:
+    if not state.quarantine(job.name, reason):
+        return
+    last = state.cycles(job.name, 1)
+    state.write_log(job.name, last[0].id if last else "none", [LogEntry(
+        "job", None, None, job.name, "quarantine", "failure", reason.split(":", 1)[0], reason)])
+    if job.notifications is not None:
         _send(job, *quarantine_message(job.name, reason))
 
 
