@@ -243,3 +243,22 @@ def test_provision_on_demand_runs_one_user_through_every_step(
     assert "pod-edsger@contoso.example" not in job.users()
     code, missing = provision("nobody")
     assert code == 1 and "no user with objectId nobody" in missing["steps"][1]["detail"]
+
+
+def test_provision_on_demand_for_a_small_group(target: ServerProcess, tmp_path: Path) -> None:
+    """ENTRA.md §2.8: a group of at most five members, its members first."""
+    job = Job(target, tmp_path)
+    data = directory()
+    for u in data["users"]:
+        u["userPrincipalName"] = "podg-" + u["userPrincipalName"]
+    data["groups"][0]["displayName"] = "On demand pioneers"
+    job.write(data)
+    result = subprocess.run(
+        [sys.executable, "-m", "scimhub", "provision", "--config", str(tmp_path / "job.toml"),
+         "--job", "acunetix-360", "--group", "g1", "--json",
+         "--database", f"sqlite:///{tmp_path}/engine.db"],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={"SCIMHUB_TARGET_TOKEN": job.token, "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert job.groups()["On demand pioneers"] == {
+        "podg-ada@contoso.example", "podg-grace@contoso.example", "podg-alan@contoso.example"}

@@ -14,6 +14,7 @@ from scimhub.provisioning.config import JobConfig
 from scimhub.provisioning.cycle import Cycle, source_hash
 from scimhub.provisioning.errors import TargetError
 from scimhub.provisioning.scoping import explain, in_scope
+from scimhub.provisioning.sources.directory import Directory
 from scimhub.provisioning.sources.file import load_file
 from scimhub.provisioning.target import ScimTarget
 from scimhub.store.database import Database
@@ -48,6 +49,9 @@ async def provision_user(job: JobConfig, db: Database, object_id: str) -> OnDema
             report.step("Test connection", False, f"{exc.code}: {exc.detail}")
             return report
         report.step("Test connection", True, "the target answered the probe")
+        if object_id in directory.groups:
+            await _group(job, state, target, directory, object_id, report)
+            return report
         obj = directory.users.get(object_id)
         if obj is None:
             report.step("Import user", False, f"no user with objectId {object_id} in the source")
@@ -83,3 +87,46 @@ async def provision_user(job: JobConfig, db: Database, object_id: str) -> OnDema
                         + (f": {entry.error_code}: {entry.detail}" if entry.error_code else ""),
                         target_id=entry.target_id, modified=entry.modified or [])
     return report
+
+
+MAX_GROUP_MEMBERS = 5
+
+
+async def _group(job: JobConfig, state: EngineState, target: ScimTarget, directory: Directory,
+                 group_id: str, report: OnDemandReport) -> None:
+    """A group of at most five members: the members, then the group, then its memberships."""
+    group = directory.groups[group_id]
+    members = [m for m in group.get("members", []) if m in directory.users]
+    if len(members) > MAX_GROUP_MEMBERS:
+        report.step("Import group", False, f"{len(members)} members: provision on demand takes "
+                    f"groups of at most {MAX_GROUP_MEMBERS} members (as Entra's does)")
+        return
+    report.step("Import group", True, str(group.get("displayName") or group_id),
+                members=members)
+    cycle = Cycle(job, state, target, Directory(directory.users, {group_id: group}))
+    cycle.known = state.load_objects(job.name)
+    cycle.members_sent = state.load_members(job.name)
+    assigned = (directory.assigned_users() if job.scope_mode == "assigned"
+                else set(directory.users))
+    for uid in members:
+        obj = directory.users[uid]
+        scoped = uid in assigned and in_scope(job.scoping, obj)
+        await cycle._user(uid, obj, scoped, source_hash(obj, scoped))
+    scoped = cycle._group_in_scope(group)
+    report.step("Determine if group is in scope", True, "in scope" if scoped else "out of scope")
+    plain = {k: v for k, v in group.items() if k != "members"}
+    if scoped:
+        await cycle._provision(
+            "group", group_id, plain, str(group.get("displayName") or group_id),
+            source_hash(plain, scoped), cycle.known.get(("group", group_id)),
+            job.group_mappings, "Groups")
+        await cycle._memberships()
+    entries = list(cycle.log)
+    cycle._flush()
+    if not entries:
+        report.step("Perform action", True, "skip: the target already has these values")
+    for entry in entries:
+        report.step("Perform action", entry.status != "failure",
+                    f"{entry.kind} {entry.identity}: {entry.action} ({entry.status})"
+                    + (f": {entry.error_code}: {entry.detail}" if entry.error_code else ""),
+                    target_id=entry.target_id, modified=entry.modified or [])

@@ -99,12 +99,13 @@ def register_sync(main: click.Group) -> None:
     @main.command()
     @click.option("--config", "config", required=True, type=click.Path(path_type=Path))
     @click.option("--job", "job_name", required=True)
-    @click.option("--user", "object_id", required=True, help="The user's objectId.")
+    @click.option("--user", "--group", "object_id", required=True,
+                  help="The objectId of a user, or of a group of at most 5 members.")
     @click.option("--json", "as_json", is_flag=True)
     @database_option
     def provision(config: Path, job_name: str, object_id: str, as_json: bool,
                   database: str | None) -> None:
-        """Provision one user now, printing each step and what it decided (on demand)."""
+        """Provision one user (or a group of at most 5 members) now, printing each step."""
         [job] = _jobs(config, job_name)
         try:
             report = asyncio.run(provision_user(job, _database(database), object_id))
