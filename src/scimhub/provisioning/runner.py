@@ -50,8 +50,10 @@ async def run_once(job: JobConfig, db: Database, *, dry_run: bool = False,
     if state.job_state(job.name).state == "stopped" and not dry_run:
         raise JobStopped(f"{job.name} is stopped; 'scimhub job start {job.name}' resumes it")
     directory = load_file(job.source.path)
-    if not dry_run and not state.acquire_lease(job.name, WORKER, job.lease_seconds):
-        raise JobBusy(f"{job.name} is running in another engine worker")
+    if not dry_run:
+        _reclaim_from_dead_local_worker(state, job.name)
+        if not state.acquire_lease(job.name, WORKER, job.lease_seconds):
+            raise JobBusy(f"{job.name} is running in another engine worker")
 
     def heartbeat() -> None:
         state.acquire_lease(job.name, WORKER, job.lease_seconds)
@@ -102,6 +104,24 @@ def _send(job: JobConfig, subject: str, body: str) -> None:
     except (OSError, smtplib.SMTPException) as exc:
         print(f"{job.name}: could not send e-mail to {job.notifications.email}: {exc}",
               file=sys.stderr)
+
+
+def _reclaim_from_dead_local_worker(state: EngineState, job: str) -> None:
+    """A lease held by a process of this host that no longer exists (killed, crashed) is
+    released at once instead of after it expires; other hosts' leases must expire."""
+    owner = state.lease_owner(job)
+    if owner is None:
+        return
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit() or owner == WORKER:
+        return
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        state.release_lease(job, owner)
+    except PermissionError:
+        return
 
 
 def _judge(job: JobConfig, state: EngineState, summary: CycleSummary) -> None:

@@ -186,6 +186,11 @@ class EngineState:
             ).values(lease_owner=owner, lease_until=until))
         return won == 1
 
+    def lease_owner(self, job: str) -> str | None:
+        with self.db.read() as tx:
+            owner = tx.scalar(select(prov_jobs.c.lease_owner).where(prov_jobs.c.name == job))
+        return str(owner) if owner else None
+
     def release_lease(self, job: str, owner: str) -> None:
         with self.db.write() as tx:
             tx.execute(update(prov_jobs).where(prov_jobs.c.name == job,
