@@ -77,16 +77,22 @@ async def provision_user(job: JobConfig, db: Database, object_id: str) -> OnDema
             report.step("Match user between source and target", True,
                         "not linked yet: queried by the matching attributes in order")
         await cycle._user(object_id, obj, scoped, source_hash(obj, scoped))
-        entries = list(cycle.log)
-        cycle._flush()
-        if not entries:
-            report.step("Perform action", True, "skip: the target already has these values")
-        for entry in entries:
-            report.step("Perform action", entry.status != "failure",
-                        f"{entry.action} ({entry.status})"
-                        + (f": {entry.error_code}: {entry.detail}" if entry.error_code else ""),
-                        target_id=entry.target_id, modified=entry.modified or [])
+        _perform_action(report, cycle, name_objects=False)
     return report
+
+
+def _perform_action(report: OnDemandReport, cycle: Cycle, name_objects: bool) -> None:
+    """The last step: what the cycle wrote (now saved), or that nothing needed writing."""
+    entries = list(cycle.log)
+    cycle._flush()
+    if not entries:
+        report.step("Perform action", True, "skip: the target already has these values")
+    for entry in entries:
+        who = f"{entry.kind} {entry.identity}: " if name_objects else ""
+        report.step("Perform action", entry.status != "failure",
+                    f"{who}{entry.action} ({entry.status})"
+                    + (f": {entry.error_code}: {entry.detail}" if entry.error_code else ""),
+                    target_id=entry.target_id, modified=entry.modified or [])
 
 
 MAX_GROUP_MEMBERS = 5
@@ -121,12 +127,4 @@ async def _group(job: JobConfig, state: EngineState, target: ScimTarget, directo
             source_hash(plain, scoped), cycle.known.get(("group", group_id)),
             job.group_mappings, "Groups")
         await cycle._memberships()
-    entries = list(cycle.log)
-    cycle._flush()
-    if not entries:
-        report.step("Perform action", True, "skip: the target already has these values")
-    for entry in entries:
-        report.step("Perform action", entry.status != "failure",
-                    f"{entry.kind} {entry.identity}: {entry.action} ({entry.status})"
-                    + (f": {entry.error_code}: {entry.detail}" if entry.error_code else ""),
-                    target_id=entry.target_id, modified=entry.modified or [])
+    _perform_action(report, cycle, name_objects=True)

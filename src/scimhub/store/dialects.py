@@ -55,7 +55,20 @@ def _json_path(names: tuple[str, ...]) -> str:
     return f"$.{quoted}"
 
 
-class SQLiteDialect:
+class _JsonDialect:
+    """What both dialects do alike; stored JSON is canonical, so presence and booleans read
+    the same way on each."""
+
+    def present(self, expr: Expr, attr: Attribute) -> Expr:
+        if attr.type in ("string", "reference", "binary"):
+            return and_(expr.is_not(None), expr != "")
+        return expr.is_not(None)
+
+    def as_boolean(self, expr: Expr) -> Expr:
+        return expr
+
+
+class SQLiteDialect(_JsonDialect):
     """JSON1 functions; ``scim_fold`` is a Python casefold registered per connection."""
 
     def scalar(self, doc: Expr, names: tuple[str, ...], attr: Attribute) -> Expr:
@@ -88,19 +101,11 @@ class SQLiteDialect:
             select(value).select_from(each).order_by(primary.desc()).limit(1).scalar_subquery()
         )
 
-    def present(self, expr: Expr, attr: Attribute) -> Expr:
-        if attr.type in ("string", "reference", "binary"):
-            return and_(expr.is_not(None), expr != "")
-        return expr.is_not(None)
-
     def fold(self, expr: Expr) -> Expr:
         return func.scim_fold(expr)
 
     def fold_value(self, value: str) -> str:
         return value.casefold()
-
-    def as_boolean(self, expr: Expr) -> Expr:
-        return expr
 
     def as_text(self, expr: Expr) -> Expr:
         return expr
@@ -116,7 +121,7 @@ def _typed(text: Expr, attr: Attribute | None) -> Expr:
     return text
 
 
-class PostgresDialect:
+class PostgresDialect(_JsonDialect):
     """JSONB functions. Text compares in the "C" collation, as SQLite compares bytes."""
 
     def scalar(self, doc: Expr, names: tuple[str, ...], attr: Attribute) -> Expr:
@@ -153,19 +158,11 @@ class PostgresDialect:
             select(value).select_from(each).order_by(primary.desc()).limit(1).scalar_subquery()
         )
 
-    def present(self, expr: Expr, attr: Attribute) -> Expr:
-        if attr.type in ("string", "reference", "binary"):
-            return and_(expr.is_not(None), expr != "")
-        return expr.is_not(None)
-
     def fold(self, expr: Expr) -> Expr:
         return func.lower(expr)
 
     def fold_value(self, value: str) -> str:
         return value.lower()
-
-    def as_boolean(self, expr: Expr) -> Expr:
-        return expr
 
     def as_text(self, expr: Expr) -> Expr:
         return expr.collate("C")
