@@ -8,7 +8,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -16,24 +16,9 @@ import pytest
 from scimhub.provisioning import connection
 from scimhub.provisioning.connection import ConnectionReport
 from tests.e2e.server import ServerProcess, free_port
+from tests.provisioning.live import EMPTY_LIST, token
 
 STEPS = ["Tenant URL", "ServiceProviderConfig", "user probe", "group probe", "Schemas"]
-EMPTY_LIST = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
-              "totalResults": 0, "Resources": []}
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    workdir = tmp_path_factory.mktemp("connection")
-    proc = ServerProcess(database=f"sqlite:///{workdir}/connection.db", workdir=workdir)
-    proc.tenants = {"contoso": proc.create_tenant("contoso")}  # type: ignore[attr-defined]
-    proc.start()
-    yield proc
-    proc.stop()
-
-
-def token(server: ServerProcess) -> str:
-    return str(server.tenants["contoso"]["token"])  # type: ignore[attr-defined]
 
 
 def check(url: str, secret: str,

@@ -5,7 +5,7 @@ the test is about the exact bytes on the wire."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -22,24 +22,9 @@ from scimhub.provisioning.errors import (
 )
 from scimhub.provisioning.target import ScimTarget, match_filter
 from tests.e2e.server import ServerProcess
+from tests.provisioning.live import EMPTY_LIST, token
 
 WRONG_TOKEN = "scimhub_000000000000_wrong"
-EMPTY_LIST = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
-              "totalResults": 0, "Resources": []}
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    workdir = tmp_path_factory.mktemp("target")
-    proc = ServerProcess(database=f"sqlite:///{workdir}/target.db", workdir=workdir)
-    proc.tenants = {"contoso": proc.create_tenant("contoso")}  # type: ignore[attr-defined]
-    proc.start()
-    yield proc
-    proc.stop()
-
-
-def token(server: ServerProcess) -> str:
-    return str(server.tenants["contoso"]["token"])  # type: ignore[attr-defined]
 
 
 def against(server: ServerProcess, scenario: Callable[[ScimTarget], Awaitable[None]],
