@@ -41,7 +41,11 @@ login_failures = Table(
     # Any e-mail that was tried, known or not, so the lockout tells nothing about accounts.
     Column("email", String(320), nullable=False),
     Column("at", Integer, nullable=False, index=True),
+    #: The client address the attempt came from ("" when unknown): a lockout holds per
+    #: e-mail and address, and an address that tries many e-mails is throttled on its own.
+    Column("client", String(64), nullable=False, server_default=""),
     Index("ix_login_failures_email", "email", "at"),
+    Index("ix_login_failures_client", "client", "at"),
 )
 
 audit_log = Table(
