@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from scimhub.console import csrf
 from scimhub.console.context import Console
+from scimhub.console.lockout import Lock
 from scimhub.console.pages import redirect
 from scimhub.console.sessions import (
     COOKIE,
@@ -25,11 +26,17 @@ from scimhub.console.sessions import (
 WRONG_PASSWORD = "Wrong e-mail or password."  # noqa: S105 - a message
 
 
-def locked_message(until: int) -> str:
-    minutes = max(1, round((until - time.time()) / 60))
-    clock = datetime.fromtimestamp(until, UTC).strftime("%H:%M UTC")
-    return (f"Too many wrong passwords: sign-in for this e-mail is locked for {minutes} more "
-            f"minute{'s' if minutes != 1 else ''} (until {clock}).")
+def locked_message(lock: Lock) -> str:
+    minutes = max(1, round((lock.until - time.time()) / 60))
+    clock = datetime.fromtimestamp(lock.until, UTC).strftime("%H:%M UTC")
+    return (f"Too many wrong passwords: sign-in for {lock.scope.value} is locked for {minutes} "
+            f"more minute{'s' if minutes != 1 else ''} (until {clock}).")
+
+
+def client_address(request: Request) -> str | None:
+    """The address the lockout counts against: the connection's peer, which uvicorn replaces
+    with ``X-Forwarded-For`` only for proxies listed in ``--forwarded-allow-ips``."""
+    return request.client.host if request.client is not None else None
 
 
 def auth_routes(console: Console) -> list[Route]:
@@ -57,17 +64,18 @@ def auth_routes(console: Console) -> list[Route]:
             return console.pages.refused(request, csrf.new_sign_in_token())
         email = str(form.get("email", "")).strip()
         password = str(form.get("password", ""))
-        locked = await console.run(lambda: console.lockout.locked_until(email))
+        client = client_address(request)
+        locked = await console.run(lambda: console.lockout.locked(email, client))
         if locked is not None:
             return sign_in_page(request, token, status=429, error=locked_message(locked),
                                 email=email)
         admin = await console.slow(lambda: console.ctx.tenants.sign_in(email, password))
         if admin is None:
-            locked = await console.run(lambda: console.lockout.failed(email))
+            locked = await console.run(lambda: console.lockout.failed(email, client))
             error = locked_message(locked) if locked is not None else WRONG_PASSWORD
             return sign_in_page(request, token, status=429 if locked else 200, error=error,
                                 email=email)
-        await console.run(lambda: console.lockout.succeeded(email))
+        await console.run(lambda: console.lockout.succeeded(email, client))
         session_id = await console.run(lambda: console.sessions.start(admin.tenant_id, admin.id))
         response = redirect(safe_next(str(form.get("next", "/"))))
         set_cookie(response, request, COOKIE, session_id)

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from scimhub.console.auth_routes import locked_message
+from scimhub.console.auth_routes import client_address, locked_message
 from scimhub.console.context import Console
 from scimhub.console.sessions import Session, signed_in
 from scimhub.server.scim_routes import base_url
@@ -32,14 +32,15 @@ def settings_routes(console: Console) -> list[Route]:
         """None when the form carries the admin's current password, else (status, error)."""
         form = await request.form()
         password = str(form.get("password", ""))
-        locked = await console.run(lambda: console.lockout.locked_until(session.email))
+        client = client_address(request)
+        locked = await console.run(lambda: console.lockout.locked(session.email, client))
         if locked is not None:
             return 429, locked_message(locked)
         admin = await console.slow(lambda: console.ctx.tenants.sign_in(session.email, password))
         if admin is None or admin.id != session.info.admin_id:
-            locked = await console.run(lambda: console.lockout.failed(session.email))
+            locked = await console.run(lambda: console.lockout.failed(session.email, client))
             return (429, locked_message(locked)) if locked else (200, WRONG_CURRENT_PASSWORD)
-        await console.run(lambda: console.lockout.succeeded(session.email))
+        await console.run(lambda: console.lockout.succeeded(session.email, client))
         return None
 
     async def show(request: Request, session: Session) -> Response:
