@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.e2e.helpers import assert_scim_error, create_user, unique
+from tests.e2e.helpers import assert_scim_error, create_group, create_user, unique
 
 
 def walk(scim: httpx.Client, params: dict[str, object]) -> tuple[list[str], list[dict]]:
@@ -50,3 +50,53 @@ def test_cursors_are_checked(scim: httpx.Client) -> None:
                       "invalidValue")
     config = scim.get("/ServiceProviderConfig").json()
     assert config["pagination"]["cursor"] is True and config["pagination"]["index"] is True
+
+
+def walk_ids(client: httpx.Client, path: str, params: dict[str, object]
+             ) -> tuple[list[str], set[int]]:
+    """Every id of a cursor listing, and the totals its pages reported."""
+    ids: list[str] = []
+    totals: set[int] = set()
+    cursor = ""
+    for _ in range(1000):
+        response = client.get(path, params={**params, "cursor": cursor})
+        assert response.status_code == 200, response.text
+        page = response.json()
+        ids += [r["id"] for r in page["Resources"]]
+        totals.add(page["totalResults"])
+        if "nextCursor" not in page:
+            return ids, totals
+        cursor = page["nextCursor"]
+    raise AssertionError(f"the cursor listing of {path} did not end")
+
+
+def test_another_tenant_never_sees_a_row_through_cursors(
+        scim: httpx.Client, other: httpx.Client) -> None:
+    """Fabrikam walks every cursor page of Users and Groups, with and without filter and
+    sort, and replays a contoso cursor: only fabrikam's rows, and fabrikam's totals."""
+    tag = unique("tenantcursor")
+    theirs = {create_user(scim, f"{tag}-{i}-c", title=tag)["id"] for i in range(5)}
+    theirs |= {create_group(scim, f"{tag} {i} c")["id"] for i in range(3)}
+    mine = {create_user(other, f"{tag}-{i}-f", title=tag)["id"] for i in range(3)}
+    groups = {create_group(other, f"{tag} {i} f")["id"] for i in range(2)}
+    for path in ("/Users", "/Groups"):
+        everything = other.get(path, params={"count": 1000}).json()
+        expected = {r["id"] for r in everything["Resources"]}
+        assert everything["totalResults"] == len(expected), "fabrikam has under 1,000 rows"
+        for params in ({"count": 2}, {"count": 2, "sortBy": "meta.created"},
+                       {"count": 3, "sortBy": "meta.lastModified", "sortOrder": "descending"}):
+            ids, totals = walk_ids(other, path, params)
+            assert not set(ids) & theirs, f"contoso rows in fabrikam's {path} {params}"
+            assert sorted(ids) == sorted(expected) and totals == {len(expected)}, params
+    tagged, totals = walk_ids(other, "/Users", {"filter": f'title eq "{tag}"',
+                                                "sortBy": "userName", "count": 1})
+    assert set(tagged) == mine and len(tagged) == 3 and totals == {3}
+    named, _ = walk_ids(other, "/Groups", {"filter": f'displayName sw "{tag}"', "count": 1})
+    assert set(named) == groups
+    query = {"filter": f'title eq "{tag}"', "sortBy": "userName", "count": 1}
+    first = scim.get("/Users", params={**query, "cursor": ""}).json()
+    assert first["totalResults"] == 5
+    replayed = other.get("/Users", params={**query, "cursor": first["nextCursor"],
+                                           "count": 100}).json()
+    assert {r["id"] for r in replayed["Resources"]} == mine, "contoso's cursor, fabrikam's rows"
+    assert replayed["totalResults"] == 3

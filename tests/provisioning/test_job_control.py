@@ -4,6 +4,7 @@ guard, and job start/stop/restart/status, against a real scimhub server."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +19,12 @@ def scimhub(job: Job, *args: str, token: str | None = None) -> subprocess.Comple
         [sys.executable, "-m", "scimhub", *args, "--database",
          f"sqlite:///{job.workdir}/engine.db"],
         capture_output=True, text=True, timeout=120, check=False,
-        env={"SCIMHUB_TARGET_TOKEN": token or job.token, "PATH": "/usr/bin:/bin"})
+        env={"SCIMHUB_TARGET_TOKEN": token or job.token, "PATH": "/usr/bin:/bin", **PYTHONPATH})
+
+
+#: Passed on, so that the engine runs the code the tests import (scripts/plant_bugs.py runs
+#: them against a copy of the tree through PYTHONPATH).
+PYTHONPATH = {k: v for k, v in os.environ.items() if k == "PYTHONPATH"}
 
 
 def status(job: Job) -> dict[str, Any]:
@@ -71,6 +77,42 @@ def test_deletion_guard_stops_the_cycle_until_deletes_are_allowed(
     remaining = {n for n in job.users() if n.startswith("guard-")}
     assert remaining < provisioned
     assert status(job)["allow_deletes"] is False, "allowed once"
+
+
+def test_scope_leavers_count_toward_the_deletion_guard(
+        target: ServerProcess, tmp_path: Path) -> None:  # noqa: F811
+    """Users still in the source but leaving scope (a filter no longer matches, an assignment
+    removed) would be disabled: those deprovisions count toward the threshold like deletions."""
+    job = Job(target, tmp_path)
+    config = job.workdir / "job.toml"
+    config.write_text(config.read_text() + "\n[actions]\ndeletion_threshold = 1\n")
+    data = directory()
+    for u in data["users"]:
+        u["userPrincipalName"] = "leaver-" + u["userPrincipalName"]
+    job.write(data)
+    assert sync(job).returncode == 0
+    mine = {n: u for n, u in job.users().items() if n.startswith("leaver-")}
+    assert len(mine) == 4 and all(u["active"] for u in mine.values())
+    by_id = {u["objectId"]: u for u in data["users"]}
+    by_id["u1"]["department"] = "Sales"  # no longer matches the scoping filter
+    by_id["u6"]["assigned"] = False      # unassigned
+    job.write(data)
+    stopped = sync(job)
+    assert stopped.returncode == 1 and "threshold of 1" in stopped.stderr, stopped.stderr
+    after = {n: u for n, u in job.users().items() if n.startswith("leaver-")}
+    assert {n: u["active"] for n, u in after.items()} == dict.fromkeys(mine, True), (
+        "nothing disabled")
+    assert status(job)["quarantine_reason"].startswith("DeletionThresholdExceeded")
+    staged = json.loads(scimhub(job, "logs", "--job", "acunetix-360", "--action",
+                                "stageddelete", "--json").stdout)
+    assert sorted(e["source_id"] for e in staged) == ["u1", "u6"]
+    assert scimhub(job, "job", "allow-deletes", "acunetix-360").returncode == 0
+    assert sync(job).returncode == 0
+    after = {n: u for n, u in job.users().items() if n.startswith("leaver-")}
+    assert {n: u["active"] for n, u in after.items()} == {
+        "leaver-ada@contoso.example": False, "leaver-grace@contoso.example": True,
+        "leaver-alan@contoso.example": True, "leaver-donald@contoso.example": False}, (
+        "disabled, not deleted, once allowed")
 
 
 def test_stop_start_restart(target: ServerProcess, tmp_path: Path) -> None:  # noqa: F811
