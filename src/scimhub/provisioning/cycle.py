@@ -25,11 +25,12 @@ import orjson
 from scimhub.provisioning.config import JobConfig
 from scimhub.provisioning.errors import CredentialsRejected, TargetError
 from scimhub.provisioning.expressions import EvaluationContext, EvaluationError
+from scimhub.provisioning.identity import claim_job
 from scimhub.provisioning.mapping import AttributeMapping, desired_attributes
 from scimhub.provisioning.scimdoc import build_resource, patch_operations, read_value
 from scimhub.provisioning.scoping import in_scope
 from scimhub.provisioning.sources.directory import Directory
-from scimhub.provisioning.target import ScimTarget
+from scimhub.provisioning.target import Created, ScimTarget
 from scimhub.scim.resource import format_datetime
 from scimhub.scim.schemas import GROUP, USER
 from scimhub.security import token_digest
@@ -107,8 +108,12 @@ class Cycle:
                  directory: Directory, *, dry_run: bool = False,
                  progress: Callable[[str, int, int], None] | None = None,
                  stop: Callable[[], bool] = never,
-                 heartbeat: Callable[[], None] = lambda: None) -> None:
+                 heartbeat: Callable[[], None] = lambda: None,
+                 job_id: str | None = None) -> None:
         self.job = job
+        #: The job's id, the key of all its state: claimed in run() (which checks that the
+        #: job's stored target is this file's) unless the caller has claimed it already.
+        self.key = job_id or ""
         self.state = state
         self.target = target
         self.directory = directory
@@ -130,14 +135,17 @@ class Cycle:
 
     async def run(self) -> CycleSummary:
         started = time.perf_counter()
-        last = self.state.last_cycle(self.job.name)
+        if not self.key:
+            self.key = await claim_job(self.state, self.job, self.target,
+                                       record=not self.dry_run)
+        last = self.state.last_cycle(self.key)
         kind = "incremental" if last and last.fingerprint == self.job.fingerprint else "initial"
         self.summary.kind = kind
         self.summary.cycle_id = ("dry-run" if self.dry_run else self.state.start_cycle(
-            self.job.name, kind, self.job.fingerprint, self.job.target.url,
+            self.key, kind, self.job.fingerprint, self.job.target.url,
             token_digest(self.job.target.token)))
-        self.known = self.state.load_objects(self.job.name)
-        self.members_sent = self.state.load_members(self.job.name)
+        self.known = self.state.load_objects(self.key)
+        self.members_sent = self.state.load_members(self.key)
         if kind == "initial":
             for known in self.known.values():
                 known.source_hash = None  # re-evaluate everything; keep the links
@@ -167,8 +175,8 @@ class Cycle:
         if self.dry_run:
             return
         self.heartbeat()
-        self.state.save_objects(self.job.name, self.dirty)
-        self.state.write_log(self.job.name, self.summary.cycle_id, self.log)
+        self.state.save_objects(self.key, self.dirty)
+        self.state.write_log(self.key, self.summary.cycle_id, self.log)
         self.dirty, self.log = [], []
 
     def _record(self, entry: LogEntry) -> None:
@@ -211,8 +219,8 @@ class Cycle:
         threshold = self.job.actions.deletion_threshold
         if len(doomed) <= threshold or self.dry_run:
             return
-        if self.state.job_state(self.job.name).allow_deletes:
-            self.state.update_job(self.job.name, allow_deletes=False)  # allowed once
+        if self.state.job_state(self.key).allow_deletes:
+            self.state.update_job(self.key, allow_deletes=False)  # allowed once
             return
         for known in doomed:
             self._record(LogEntry(known.kind, known.source_id, known.target_id,
@@ -329,13 +337,23 @@ class Cycle:
         body = build_resource({k: v for k, v in desired.items() if v is not None}, rtype)
         modified = [{"attribute": t, "old": None, "new": v} for t, v in desired.items()
                     if v is not None]
+        # Look before you write: a create whose answer is lost, or that meets 409, is resolved
+        # by querying these same matching attributes and linking, never by a blind resend.
+        match = [(m.target, str(v)) for m, v in values if v]
         created = await self._write("create", kind, sid, None, identity, modified,
-                                    lambda: self.target.create(endpoint, body))
-        target_id = str(created["id"]) if isinstance(created, dict) else f"dry-run:{sid}"
-        self.known[(kind, sid)] = Known(kind, sid, target_id, None,
-                                        {k: v for k, v in desired.items()}, True)
+                                    lambda: self.target.create_or_find(endpoint, body, match,
+                                                                       link_existing=True))
+        target_id = (str(created.resource["id"]) if isinstance(created, Created)
+                     else f"dry-run:{sid}")
+        sent = {k: v for k, v in desired.items()}
+        if isinstance(created, Created) and created.found:  # linked: it may not be what we sent
+            sent = {t: read_value(created.resource, t, rtype) for t in desired}
+        self.known[(kind, sid)] = Known(kind, sid, target_id, None, sent, True)
         if kind == "group":
             self.members_sent[sid] = set()
+        if isinstance(created, Created) and created.found:
+            update_wanted = desired_attributes(mappings, source, self.ctx, creating=False)
+            await self._update(kind, self.known[(kind, sid)], update_wanted, identity, endpoint)
 
     async def _write(self, action: str, kind: str, sid: str | None, target_id: str | None,
                      identity: str, modified: list[dict[str, Any]],
@@ -349,10 +367,13 @@ class Cycle:
             self.summary.counts[action] += 1
             return None
         result = await send()
-        if isinstance(result, dict) and target_id is None:
-            target_id = str(result.get("id"))
+        detail = None
+        if isinstance(result, Created):  # a create, perhaps recovered by lookup
+            target_id, detail = str(result.resource.get("id")), result.recovered
+        elif isinstance(result, str):  # a member add's recovery note
+            detail = result
         self._record(LogEntry(kind, sid, target_id, identity, action, "success",
-                              modified=modified,
+                              detail=detail, modified=modified,
                               duration_ms=int((time.perf_counter() - start) * 1000)))
         return result
 
@@ -419,7 +440,7 @@ class Cycle:
                 self._remember(known)
         if not self.dry_run:
             self._flush()
-            self.state.drop_objects(self.job.name, kind, dropped)
+            self.state.drop_objects(self.key, kind, dropped)
             for sid in dropped:
                 self.known.pop((kind, sid), None)
                 self.members_sent.pop(sid, None)
@@ -503,7 +524,10 @@ class Cycle:
         modified = [{"attribute": "members", "old": None if verb == "add" else i,
                      "new": i if verb == "add" else None} for i in ids]
         try:
-            if ids:
+            if ids and verb == "add":  # not idempotent on every target: see add_members
+                await self._write("update", "group", group.source_id, target_id, identity,
+                                  modified, lambda: self.target.add_members(target_id, ids))
+            elif ids:
                 await self._write("update", "group", group.source_id, target_id, identity,
                                   modified, lambda: self.target.patch("Groups", target_id, ops))
         except CredentialsRejected:
@@ -516,10 +540,10 @@ class Cycle:
         sent = self.members_sent.setdefault(group.source_id, set())
         if verb == "add":
             sent.update(chunk)
-            self.state.record_members(self.job.name, group.source_id, chunk, [])
+            self.state.record_members(self.key, group.source_id, chunk, [])
         else:
             sent.difference_update(chunk)
-            self.state.record_members(self.job.name, group.source_id, [], chunk)
+            self.state.record_members(self.key, group.source_id, [], chunk)
 
     # -- managers ---------------------------------------------------------------
 

@@ -4,7 +4,8 @@
 
     TargetError                 code (Entra's provisioning-log code), status, scim_type, detail
     ├── Transient               timeouts, connection errors, 408, 5xx: retried with back-off
-    │   └── Throttled           429: retried after Retry-After
+    │   ├── Throttled           429: retried after Retry-After
+    │   └── AnswerLost          a write that is not safe to resend reached the target, no answer
     ├── Rejected                any other 4xx: recorded against the object; the cycle goes on
     │   └── Conflict            409/412: the object already exists (or changed) in the target
     ├── Unreachable             nothing sent to this target can succeed: the job is quarantined
@@ -42,6 +43,16 @@ class Throttled(Transient):
                  scim_type: str | None = None) -> None:
         super().__init__("TooManyRequests", detail, 429, scim_type)
         self.retry_after = retry_after
+
+
+class AnswerLost(Transient):
+    """A non-idempotent write (a create, a member add) left in full and its answer was lost: the
+    connection dropped, the answer timed out, or a 408/5xx came back, possibly from a gateway
+    after the target did the work. Resending could make a second object, so the caller looks
+    the object up first (target.py ``create_or_find``, ``add_members``)."""
+
+    def __init__(self, error: TargetError) -> None:
+        super().__init__(error.code, error.detail, error.status, error.scim_type)
 
 
 class Rejected(TargetError):

@@ -3,6 +3,13 @@
 The engine decides what to send; this module only carries it, with keep-alive, bounded
 concurrency and retries (``retry.py`` decides how long to wait), and turns every HTTP outcome
 into the exception tree of ``errors.py`` here and nowhere else.
+
+Reads, PATCH replaces and DELETEs are resent after any transient failure: doing them twice
+leaves the target as doing them once. A create and a member add are not: when such a request
+left in full and its answer was lost (dropped connection, timeout, 408/5xx possibly from a
+gateway after the target did the work), the target may hold the result already, so the client
+looks before it writes again (``create_or_find``, ``add_members``), as Entra does. Only failures
+that prove the request was not processed (no connection, 429) are resent blindly.
 """
 
 from __future__ import annotations
@@ -13,7 +20,8 @@ import socket
 import ssl
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -23,6 +31,7 @@ import orjson
 
 from scimhub import __version__
 from scimhub.provisioning.errors import (
+    AnswerLost,
     Conflict,
     CredentialsRejected,
     DuplicateTargetEntries,
@@ -46,6 +55,8 @@ DEFAULT_POLICY = RetryPolicy()
 AttemptHook = Callable[[str, str, int | TargetError, int, float], None]
 
 _REJECTED_CODES = {404: "NotFound", 405: "MethodNotAllowed", 501: "NotImplemented"}
+#: Failures that happen before a request leaves: it cannot have been processed.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _TIMEOUTS = {httpx.ConnectTimeout: "could not connect", httpx.ReadTimeout: "no answer",
              httpx.WriteTimeout: "could not send the request",
              httpx.PoolTimeout: "no free connection"}
@@ -55,6 +66,23 @@ def match_filter(attribute: str, value: str) -> str:
     """``attribute eq "value"``, the value a JSON string (RFC 7644 §3.4.2.2)."""
     quoted = value.replace("\\", "\\\\").replace('"', '\\"')
     return f'{attribute} eq "{quoted}"'
+
+
+@dataclass(frozen=True)
+class Created:
+    """What a create ended with: the resource, and when it came from a lookup rather than from
+    the POST's own answer, why (for the provisioning log)."""
+
+    resource: dict[str, Any]
+    recovered: str | None = None
+    found: bool = False  # the resource is a lookup's answer (it may differ from the body)
+
+
+def identity_of(kind: str, body: dict[str, Any]) -> list[tuple[str, str]]:
+    """What identifies a new resource when the caller names nothing better: ``userName`` (unique
+    by RFC 7643 §4.1.1), or a group's ``externalId`` and then ``displayName``."""
+    names = ("userName",) if _kind(kind) == "Users" else ("externalId", "displayName")
+    return [(n, body[n]) for n in names if isinstance(body.get(n), str) and body[n]]
 
 
 class ScimTarget:
@@ -130,9 +158,119 @@ class ScimTarget:
         return _with_id(_json(response), response)
 
     async def create(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
-        response = await self._send("POST", f"/{_kind(kind)}", body)
-        _expect(response, 201, 200)
-        return _with_id(_json(response), response)
+        """POST, safe to retry: a lost answer is resolved by looking for the body's identity
+        (``identity_of``) before sending again; a 409 on the first try is raised."""
+        return (await self.create_or_find(kind, body, identity_of(kind, body))).resource
+
+    async def create_or_find(self, kind: str, body: dict[str, Any],
+                             match: Sequence[tuple[str, str]], *,
+                             link_existing: bool = False) -> Created:
+        """Create once, whatever the network does (Entra's look-before-you-write).
+
+        When the answer to the POST is lost after it left, the target may have created the
+        resource, and a target without uniqueness (a group's ``displayName`` is not unique in
+        SCIM) would take a resend as a second one. So the client waits the back-off (a create
+        still in flight lands meanwhile), queries ``match`` (attribute, value) in order, and
+        returns what it finds; only when nothing matches does it send the POST again. A 409
+        after a lost answer is the first POST's own object, found the same way; a 409 on the
+        first try is linked too when ``link_existing`` (the cycle's matching already ran, so
+        the object appeared since: Entra links it), else raised. With nothing to match by, a
+        lost answer is raised rather than resent.
+        """
+        lost: AnswerLost | None = None
+        query = ""
+        for attempt in range(1, self.policy.max_attempts + 1):
+            try:
+                response = await self._send("POST", f"/{_kind(kind)}", body, replayable=False)
+            except AnswerLost as exc:
+                lost = exc
+            except Conflict as exc:
+                if exc.status != 409 or not (lost or link_existing):
+                    raise
+                found, query = await self._look_up(kind, match)
+                if found is None:
+                    raise
+                why = "after a lost answer" if lost else "on the first try"
+                return Created(found, f"recovered by lookup: 409 {why} ({exc.detail}); "
+                                      f"{query} found id {found['id']}, linked", True)
+            else:
+                _expect(response, 201, 200)
+                note = (f"created on try {attempt}: {query} found nothing after a lost answer "
+                        f"({lost.code}: {lost.detail})") if lost else None
+                return Created(_with_id(_json(response), response), note)
+            if not match:
+                raise lost
+            await self.sleep(self.policy.delay(attempt, lost, self.rng))
+            found, query = await self._look_up(kind, match)
+            if found is not None:
+                return Created(found, f"recovered by lookup: the answer was lost ({lost.code}: "
+                                      f"{lost.detail}); {query} found id {found['id']}, linked",
+                               True)
+            if attempt < self.policy.max_attempts:
+                self.retries += 1
+        assert lost is not None
+        raise lost
+
+    async def _look_up(self, kind: str, match: Sequence[tuple[str, str]]
+                       ) -> tuple[dict[str, Any] | None, str]:
+        """The first resource matching ``match`` in order, and the query that found it."""
+        query = "no matching attribute"
+        for attribute, value in match:
+            query = match_filter(attribute, value)
+            found = await self.find(kind, attribute, value)
+            if found is not None:
+                return found, query
+        return None, query
+
+    async def add_members(self, group_id: str, member_ids: Sequence[str]) -> str | None:
+        """PATCH add members, safe to retry; returns a note when a lost answer was recovered.
+
+        An add is idempotent in effect on scimhub, but a target may keep a member twice or
+        answer 409 to a second add. So after a lost answer (or a 409) the client asks which of
+        these members the group holds now (``members_present``) and resends the add for the
+        others only: a member is never sent twice once the target shows it.
+        """
+        path, pending, note = _resource_path("Groups", group_id), list(member_ids), None
+        error: TargetError | None = None
+        for attempt in range(1, self.policy.max_attempts + 1):
+            ops = [{"op": "add", "path": "members", "value": [{"value": m} for m in pending]}]
+            try:
+                response = await self._send("PATCH", path, {"schemas": [PATCH_OP],
+                                                            "Operations": ops}, replayable=False)
+            except (AnswerLost, Conflict) as exc:
+                if isinstance(exc, Conflict) and exc.status != 409:
+                    raise
+                error = exc
+            else:
+                _expect(response, 200, 204)
+                return note
+            if isinstance(error, AnswerLost):
+                await self.sleep(self.policy.delay(attempt, error, self.rng))
+            present = await self.members_present(group_id, pending)
+            missing = [m for m in pending if m not in present]
+            note = (f"recovered by lookup: {error.code} on adding {len(pending)} members; "
+                    f"{len(pending) - len(missing)} were in the group, "
+                    + (f"{len(missing)} sent again" if missing else "none sent again"))
+            if not missing:
+                return note
+            pending = missing
+            if attempt < self.policy.max_attempts:
+                self.retries += 1
+        assert error is not None
+        raise error
+
+    async def members_present(self, group_id: str, member_ids: Sequence[str]) -> set[str]:
+        """Which of ``member_ids`` the group holds, one filter query each (Entra's own check:
+        ``id eq "g" and members.value eq "u"``), so a large group is never read whole."""
+        async def holds(member: str) -> bool:
+            query = (f"{match_filter('id', group_id)} and "
+                     f"{match_filter('members.value', member)}")
+            response = await self._send("GET", "/Groups?excludedAttributes=members&filter="
+                                        + quote_plus(query))
+            return _listed(response)[1] > 0
+
+        found = await asyncio.gather(*(holds(m) for m in member_ids))
+        return {m for m, present in zip(member_ids, found, strict=True) if present}
 
     async def patch(self, kind: str, rid: str, operations: list[dict[str, Any]]) -> None:
         response = await self._send("PATCH", _resource_path(kind, rid),
@@ -174,13 +312,19 @@ class ScimTarget:
 
     # -- one request, retried -------------------------------------------------
 
-    async def _send(self, method: str, path: str, body: Any = None) -> httpx.Response:
+    async def _send(self, method: str, path: str, body: Any = None, *,
+                    replayable: bool = True) -> httpx.Response:
+        """One request, resent after transient failures. A request that is not ``replayable``
+        is resent only when it cannot have been processed; otherwise ``AnswerLost`` is raised
+        at once for the caller to look before it writes."""
         content = orjson.dumps(body) if body is not None else None
         attempt = 1
         while True:
             await self._wait_while_throttled()
             try:
-                return await self._attempt(method, path, content, attempt)
+                return await self._attempt(method, path, content, attempt, replayable)
+            except AnswerLost:
+                raise
             except Transient as error:
                 delay = self.policy.delay(attempt, error, self.rng)
                 if isinstance(error, Throttled):  # Retry-After is for the client, not a request
@@ -198,7 +342,7 @@ class ScimTarget:
             await self.sleep(wait)
 
     async def _attempt(self, method: str, path: str, content: bytes | None,
-                       attempt: int) -> httpx.Response:
+                       attempt: int, replayable: bool = True) -> httpx.Response:
         headers = {"Content-Type": SCIM_JSON} if content is not None else None
         try:
             request = self.client.build_request(method, path, content=content, headers=headers)
@@ -213,11 +357,19 @@ class ScimTarget:
             except httpx.RequestError as exc:
                 error = self._unanswered(where, exc)
                 self._report(method, url, error, attempt, started)
+                if (not replayable and isinstance(error, Transient)
+                        and not isinstance(exc, _NOT_SENT)):
+                    raise AnswerLost(error) from exc
                 raise error from exc
         self._report(method, url, response.status_code, attempt, started)
         if response.status_code == 429:
             self.throttled += 1
-        return _checked(where, response)
+        try:
+            return _checked(where, response)
+        except Transient as error:
+            if replayable or isinstance(error, Throttled):  # a 429 did not process the request
+                raise
+            raise AnswerLost(error) from error
 
     def _report(self, method: str, url: str, outcome: int | TargetError, attempt: int,
                 started: float) -> None:
@@ -343,4 +495,5 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-__all__ = ["DEFAULT_POLICY", "AttemptHook", "ScimTarget", "match_filter"]
+__all__ = ["DEFAULT_POLICY", "AttemptHook", "Created", "ScimTarget", "identity_of",
+           "match_filter"]
