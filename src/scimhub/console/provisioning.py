@@ -1,21 +1,26 @@
 """What the Provisioning page shows: the provisioning jobs that write into a tenant.
 
-A job belongs to the tenant whose API token it authenticates with: the engine
-records the SHA-256 of the token it used for each cycle, and the tenant's token
-rows hold the same digest, so no token is stored to make the link.
+A tenant sees exactly the cycles that authenticated with one of its API tokens
+(current or revoked), and the log entries those cycles wrote: the engine records
+the SHA-256 of the token each cycle used, and the tenant's token digest history
+holds the same digests, so no token is stored to make the link. Job names play
+no part in it: two jobs may share a name, and one job may have written into two
+tenants over its life (a token rotated, a restart onto another target); each
+tenant sees its own part only.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
-
-from sqlalchemy import select
+from typing import Any, Protocol
 
 from scimhub.scim.types import TenantId
 from scimhub.store.database import Database
 from scimhub.store.provisioning import EngineState
-from scimhub.store.tables import api_tokens
+from scimhub.store.tenants import token_digests
+
+#: At most this many log entries are shown or exported at once.
+LOG_LIMIT = 500
 
 
 @dataclass(frozen=True)
@@ -47,28 +52,25 @@ class EngineJobs:
         self.db = db
         self.state = EngineState(db)
 
-    def names(self, tenant: TenantId) -> list[str]:
-        return [name for name, _ in self._jobs(tenant)]
-
-    def _jobs(self, tenant: TenantId) -> list[tuple[str, str | None]]:
-        with self.db.read() as tx:
-            digests = [str(r[0]) for r in tx.all(
-                select(api_tokens.c.digest).where(api_tokens.c.tenant_id == tenant))]
-        return self.state.jobs_for_tokens(digests)
-
     def jobs(self, tenant: TenantId) -> list[JobSummary]:
         summaries = []
-        for name, target in self._jobs(tenant):
-            cycles = self.state.cycles(name, 1)
-            last = cycles[0] if cycles else None
+        for job in self.state.tenant_jobs(token_digests(self.db, tenant)):
+            last = job.last
             result = None
-            if last is not None and last.summary:
+            if last.summary:
                 counts = last.summary.get("counts") or {}
                 result = (", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
                           or "no change") + f"; {last.summary.get('failures', 0)} failures"
-            state = "running" if last is not None and last.finished is None else "idle"
             summaries.append(JobSummary(
-                name=name, source="engine", target=target or "", schedule="",
-                state=state, last_cycle=(f"{last.kind} · {last.started}" if last else None),
-                last_result=result))
+                name=job.name, source="engine", target=last.target_url or "", schedule="",
+                state="running" if last.finished is None else "idle",
+                last_cycle=f"{last.kind} · {last.started}", last_result=result))
         return summaries
+
+    def log(self, tenant: TenantId, *, job: str | None = None, status: str | None = None,
+            action: str | None = None, text: str | None = None,
+            since: str | None = None) -> list[dict[str, Any]]:
+        """The tenant's log entries, newest first, filtered as the page's form asks."""
+        return self.state.search_log(job_name=job, token_digests=token_digests(self.db, tenant),
+                                     status=status, action=action, text=text, since=since,
+                                     limit=LOG_LIMIT)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from typing import Any
@@ -14,26 +13,18 @@ from starlette.routing import Route
 from scimhub.console.context import Console
 from scimhub.console.provisioning import EngineJobs
 from scimhub.console.sessions import Session, signed_in
-from scimhub.store.provisioning import EngineState
-
-EXPORT_COLUMNS = ["at", "job", "cycle_id", "kind", "identity", "source_id", "target_id",
-                  "action", "status", "error_code", "detail", "duration_ms"]
+from scimhub.provisioning.log_export import write_csv
 
 
 def _log(console: Console, session: Session, request: Request) -> list[dict[str, Any]]:
-    """The provisioning log of this tenant's jobs only, filtered as the form asks."""
-    q = request.query_params
+    """The provisioning log this tenant's tokens wrote, filtered as the form asks."""
     source = console.jobs
-    names = source.names(session.tenant_id) if isinstance(source, EngineJobs) else []
-    wanted = [n for n in names if not q.get("job") or n == q.get("job")]
-    state = EngineState(console.ctx.db)
-    entries: list[dict[str, Any]] = []
-    for name in wanted:
-        entries += state.search_log(name, status=q.get("status") or None,
-                                    action=q.get("action") or None,
-                                    text=q.get("search") or None,
-                                    since=q.get("since") or None, limit=500)
-    return sorted(entries, key=lambda e: e["id"], reverse=True)[:500]
+    if not isinstance(source, EngineJobs):
+        return []
+    q = request.query_params
+    return source.log(session.tenant_id, job=q.get("job") or None,
+                      status=q.get("status") or None, action=q.get("action") or None,
+                      text=q.get("search") or None, since=q.get("since") or None)
 
 
 def provisioning_routes(console: Console) -> list[Route]:
@@ -47,9 +38,7 @@ def provisioning_routes(console: Console) -> list[Route]:
                                      'attachment; filename="provisioning-log.json"'})
         if fmt == "csv":
             out = io.StringIO()
-            writer = csv.writer(out)
-            writer.writerow(EXPORT_COLUMNS)
-            writer.writerows([[e[c] for c in EXPORT_COLUMNS] for e in log])
+            write_csv(out, log)
             return Response(out.getvalue(), media_type="text/csv",
                             headers={"Content-Disposition":
                                      'attachment; filename="provisioning-log.csv"'})

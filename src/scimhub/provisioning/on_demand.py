@@ -13,12 +13,14 @@ from typing import Any
 from scimhub.provisioning.config import JobConfig
 from scimhub.provisioning.cycle import Cycle, source_hash
 from scimhub.provisioning.errors import TargetError
+from scimhub.provisioning.identity import claim_job
 from scimhub.provisioning.scoping import explain, in_scope
 from scimhub.provisioning.sources.directory import Directory
 from scimhub.provisioning.sources.file import load_file
 from scimhub.provisioning.target import ScimTarget
+from scimhub.security import token_digest
 from scimhub.store.database import Database
-from scimhub.store.provisioning import EngineState
+from scimhub.store.provisioning import ON_DEMAND, EngineState
 
 
 @dataclass
@@ -49,36 +51,51 @@ async def provision_user(job: JobConfig, db: Database, object_id: str) -> OnDema
             report.step("Test connection", False, f"{exc.code}: {exc.detail}")
             return report
         report.step("Test connection", True, "the target answered the probe")
-        if object_id in directory.groups:
-            await _group(job, state, target, directory, object_id, report)
-            return report
-        obj = directory.users.get(object_id)
-        if obj is None:
-            report.step("Import user", False, f"no user with objectId {object_id} in the source")
-            return report
-        report.step("Import user", True, str(obj.get("userPrincipalName") or object_id),
-                    attributes=obj)
-        assigned = (directory.assigned_users() if job.scope_mode == "assigned"
-                    else set(directory.users))
-        scoped = object_id in assigned and in_scope(job.scoping, obj)
-        reasons = [f"Assigned to application: {object_id in assigned}"
-                   if job.scope_mode == "assigned" else "Scope sync all: True",
-                   f"Active in source system: {obj.get('accountEnabled', True) is not False}",
-                   *explain(job.scoping, obj)]
-        report.step("Determine if user is in scope", True, "in scope" if scoped else
-                    "out of scope", details=reasons)
-        cycle = Cycle(job, state, target, directory)
-        cycle.known = state.load_objects(job.name)
-        known = cycle.known.get(("user", object_id))
-        if known is not None and known.target_id:
-            report.step("Match user between source and target", True,
-                        f"already linked to target id {known.target_id}")
-        else:
-            report.step("Match user between source and target", True,
-                        "not linked yet: queried by the matching attributes in order")
-        await cycle._user(object_id, obj, scoped, source_hash(obj, scoped))
-        _perform_action(report, cycle, name_objects=False)
+        job_id = await claim_job(state, job, target)
+        # A cycle of its own, so that its log entries carry the token they were written
+        # with (the console shows each tenant the entries of its own tokens only).
+        cycle_id = state.start_cycle(job_id, ON_DEMAND, job.fingerprint, job.target.url,
+                                     token_digest(job.target.token))
+        try:
+            await _one(job, job_id, cycle_id, state, target, directory, object_id, report)
+        finally:
+            state.finish_cycle(cycle_id, {"on_demand": object_id, "ok": report.ok})
     return report
+
+
+async def _one(job: JobConfig, job_id: str, cycle_id: str, state: EngineState,
+               target: ScimTarget, directory: Directory, object_id: str,
+               report: OnDemandReport) -> None:
+    if object_id in directory.groups:
+        await _group(job, job_id, cycle_id, state, target, directory, object_id, report)
+        return
+    obj = directory.users.get(object_id)
+    if obj is None:
+        report.step("Import user", False, f"no user with objectId {object_id} in the source")
+        return
+    report.step("Import user", True, str(obj.get("userPrincipalName") or object_id),
+                attributes=obj)
+    assigned = (directory.assigned_users() if job.scope_mode == "assigned"
+                else set(directory.users))
+    scoped = object_id in assigned and in_scope(job.scoping, obj)
+    reasons = [f"Assigned to application: {object_id in assigned}"
+               if job.scope_mode == "assigned" else "Scope sync all: True",
+               f"Active in source system: {obj.get('accountEnabled', True) is not False}",
+               *explain(job.scoping, obj)]
+    report.step("Determine if user is in scope", True, "in scope" if scoped else
+                "out of scope", details=reasons)
+    cycle = Cycle(job, state, target, directory, job_id=job_id)
+    cycle.summary.cycle_id = cycle_id
+    cycle.known = state.load_objects(job_id)
+    known = cycle.known.get(("user", object_id))
+    if known is not None and known.target_id:
+        report.step("Match user between source and target", True,
+                    f"already linked to target id {known.target_id}")
+    else:
+        report.step("Match user between source and target", True,
+                    "not linked yet: queried by the matching attributes in order")
+    await cycle._user(object_id, obj, scoped, source_hash(obj, scoped))
+    _perform_action(report, cycle, name_objects=False)
 
 
 def _perform_action(report: OnDemandReport, cycle: Cycle, name_objects: bool) -> None:
@@ -98,8 +115,9 @@ def _perform_action(report: OnDemandReport, cycle: Cycle, name_objects: bool) ->
 MAX_GROUP_MEMBERS = 5
 
 
-async def _group(job: JobConfig, state: EngineState, target: ScimTarget, directory: Directory,
-                 group_id: str, report: OnDemandReport) -> None:
+async def _group(job: JobConfig, job_id: str, cycle_id: str, state: EngineState,
+                 target: ScimTarget, directory: Directory, group_id: str,
+                 report: OnDemandReport) -> None:
     """A group of at most five members: the members, then the group, then its memberships."""
     group = directory.groups[group_id]
     members = [m for m in group.get("members", []) if m in directory.users]
@@ -109,9 +127,11 @@ async def _group(job: JobConfig, state: EngineState, target: ScimTarget, directo
         return
     report.step("Import group", True, str(group.get("displayName") or group_id),
                 members=members)
-    cycle = Cycle(job, state, target, Directory(directory.users, {group_id: group}))
-    cycle.known = state.load_objects(job.name)
-    cycle.members_sent = state.load_members(job.name)
+    cycle = Cycle(job, state, target, Directory(directory.users, {group_id: group}),
+                  job_id=job_id)
+    cycle.summary.cycle_id = cycle_id
+    cycle.known = state.load_objects(job_id)
+    cycle.members_sent = state.load_members(job_id)
     assigned = (directory.assigned_users() if job.scope_mode == "assigned"
                 else set(directory.users))
     for uid in members:

@@ -16,6 +16,7 @@ from contextlib import AbstractContextManager, nullcontext
 from scimhub.provisioning.config import JobConfig
 from scimhub.provisioning.cycle import Cycle, CycleSummary, DeletionThresholdExceeded, never
 from scimhub.provisioning.errors import Unreachable
+from scimhub.provisioning.identity import claim_job
 from scimhub.provisioning.notify import failure_digest, quarantine_message
 from scimhub.provisioning.sources.file import load_file
 from scimhub.provisioning.target import ScimTarget
@@ -40,60 +41,78 @@ WORKER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 async def run_once(job: JobConfig, db: Database, *, dry_run: bool = False,
                    progress: Progress | None = None,
                    stop: Callable[[], bool] = never) -> CycleSummary:
-    """One cycle, with Entra's quarantine rules around it (ENTRA.md §2.7).
+    """One cycle, with Entra's quarantine rules around it.
 
-    Rejected credentials and the accidental-deletion guard quarantine the job at
-    once; so do failures past the thresholds of ``[quarantine]``. A cycle that
-    ends without either takes the job out of quarantine.
+    The job file is first matched to its job row (``claim_job``: a file whose target is
+    not the stored job's is refused before anything is read or written). Rejected
+    credentials and the accidental-deletion guard quarantine the job at once; so do
+    failures past the thresholds of ``[quarantine]``. A cycle that ends without either
+    takes the job out of quarantine.
     """
     state = EngineState(db)
-    if state.job_state(job.name).state == "stopped" and not dry_run:
+    stored = state.job(job.name)
+    if stored is not None and stored.state.state == "stopped" and not dry_run:
         raise JobStopped(f"{job.name} is stopped; 'scimhub job start {job.name}' resumes it")
     directory = load_file(job.source.path)
-    if not dry_run:
-        _reclaim_from_dead_local_worker(state, job.name)
-        if not state.acquire_lease(job.name, WORKER, job.lease_seconds):
-            raise JobBusy(f"{job.name} is running in another engine worker")
-
-    def heartbeat() -> None:
-        state.acquire_lease(job.name, WORKER, job.lease_seconds)
-
-    try:
-        async with ScimTarget(job.target.url, job.target.token,
-                              concurrency=job.target.concurrency,
-                              timeout=job.target.timeout) as target:
-            summary = await Cycle(job, state, target, directory, dry_run=dry_run,
-                                  progress=progress, stop=stop, heartbeat=heartbeat).run()
-    except Unreachable as exc:
-        _quarantine(job, state, f"EncounteredQuarantineException: {exc.code}: {exc.detail}")
-        raise
-    except DeletionThresholdExceeded as exc:
-        _quarantine(job, state, f"DeletionThresholdExceeded: {exc}")
-        raise
-    finally:
+    async with ScimTarget(job.target.url, job.target.token,
+                          concurrency=job.target.concurrency,
+                          timeout=job.target.timeout) as target:
+        try:
+            job_id = await claim_job(state, job, target, record=not dry_run)
+        except Unreachable as exc:
+            if stored is not None and not dry_run:
+                _quarantine(job, stored.id, state,
+                            f"EncounteredQuarantineException: {exc.code}: {exc.detail}",
+                            in_cycle=False)
+            raise
         if not dry_run:
-            state.release_lease(job.name, WORKER)
+            _reclaim_from_dead_local_worker(state, job_id)
+            if not state.acquire_lease(job_id, WORKER, job.lease_seconds):
+                raise JobBusy(f"{job.name} is running in another engine worker")
+
+        def heartbeat() -> None:
+            state.acquire_lease(job_id, WORKER, job.lease_seconds)
+
+        try:
+            summary = await Cycle(job, state, target, directory, dry_run=dry_run,
+                                  progress=progress, stop=stop, heartbeat=heartbeat,
+                                  job_id=job_id).run()
+        except Unreachable as exc:
+            _quarantine(job, job_id, state,
+                        f"EncounteredQuarantineException: {exc.code}: {exc.detail}")
+            raise
+        except DeletionThresholdExceeded as exc:
+            _quarantine(job, job_id, state, f"DeletionThresholdExceeded: {exc}")
+            raise
+        finally:
+            if not dry_run:
+                state.release_lease(job_id, WORKER)
     if not dry_run:
-        _judge(job, state, summary)
-        _digest(job, state, summary)
+        _judge(job, job_id, state, summary)
+        _digest(job, job_id, state, summary)
     return summary
 
 
-def _quarantine(job: JobConfig, state: EngineState, reason: str) -> None:
-    """Quarantine, with one e-mail per quarantine reason (a changed reason mails again)."""
-    if not state.quarantine(job.name, reason):
+def _quarantine(job: JobConfig, job_id: str, state: EngineState, reason: str, *,
+                in_cycle: bool = True) -> None:
+    """Quarantine, with one e-mail per quarantine reason (a changed reason mails again).
+
+    The log entry belongs to the cycle that failed; a failure before any cycle started
+    (checking a new token) belongs to none, so no tenant's console is shown it.
+    """
+    if not state.quarantine(job_id, reason):
         return
-    last = state.cycles(job.name, 1)
-    state.write_log(job.name, last[0].id if last else "none", [LogEntry(
+    last = state.cycles(job_id, 1) if in_cycle else []
+    state.write_log(job_id, last[0].id if last else "none", [LogEntry(
         "job", None, None, job.name, "quarantine", "failure", reason.split(":", 1)[0], reason)])
     if job.notifications is not None:
         _send(job, *quarantine_message(job.name, reason))
 
 
-def _digest(job: JobConfig, state: EngineState, summary: CycleSummary) -> None:
+def _digest(job: JobConfig, job_id: str, state: EngineState, summary: CycleSummary) -> None:
     if job.notifications is None or not job.notifications.on_failure or not summary.failures:
         return
-    failures = state.search_log(job.name, status="failure", cycle_id=summary.cycle_id)
+    failures = state.search_log(job_id, status="failure", cycle_id=summary.cycle_id)
     _send(job, *failure_digest(job.name, summary.cycle_id, failures))
 
 
@@ -106,10 +125,10 @@ def _send(job: JobConfig, subject: str, body: str) -> None:
               file=sys.stderr)
 
 
-def _reclaim_from_dead_local_worker(state: EngineState, job: str) -> None:
+def _reclaim_from_dead_local_worker(state: EngineState, job_id: str) -> None:
     """A lease held by a process of this host that no longer exists (killed, crashed) is
     released at once instead of after it expires; other hosts' leases must expire."""
-    owner = state.lease_owner(job)
+    owner = state.lease_owner(job_id)
     if owner is None:
         return
     host, _, rest = owner.partition(":")
@@ -119,21 +138,21 @@ def _reclaim_from_dead_local_worker(state: EngineState, job: str) -> None:
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
-        state.release_lease(job, owner)
+        state.release_lease(job_id, owner)
     except PermissionError:
         return
 
 
-def _judge(job: JobConfig, state: EngineState, summary: CycleSummary) -> None:
+def _judge(job: JobConfig, job_id: str, state: EngineState, summary: CycleSummary) -> None:
     processed = sum(summary.counts.values())
     ratio = summary.failures / processed if processed else 0.0
     rules = job.quarantine
     if summary.failures >= rules.min_failures and (
             ratio > rules.failure_ratio or summary.failures > rules.max_failures):
-        _quarantine(job, state, f"EncounteredEscrowProportionThreshold: {summary.failures} "
-                                f"of {processed} objects failed")
+        _quarantine(job, job_id, state, f"EncounteredEscrowProportionThreshold: "
+                    f"{summary.failures} of {processed} objects failed")
     else:
-        state.release(job.name)
+        state.release(job_id)
 
 
 def terminal_progress() -> AbstractContextManager[Progress | None]:
@@ -186,7 +205,8 @@ async def run_forever(jobs: list[JobConfig], db: Database,
                 continue
             except Exception as exc:  # a job's failure must not stop the others
                 print(f"{job.name}: cycle failed: {exc}", file=sys.stderr)
-            quarantined = state.job_state(job.name).quarantine_reason is not None
+            stored = state.job(job.name)
+            quarantined = stored is not None and stored.state.quarantine_reason is not None
             await pause(max(job.interval_seconds, job.quarantine.interval_seconds)
                         if quarantined else job.interval_seconds)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import csv
 import json
 import sys
 from pathlib import Path
@@ -14,6 +13,8 @@ import click
 from scimhub.provisioning.config import ConfigError, JobConfig, load_jobs
 from scimhub.provisioning.cycle import CycleSummary, DeletionThresholdExceeded
 from scimhub.provisioning.errors import TargetError
+from scimhub.provisioning.identity import JobTargetChanged
+from scimhub.provisioning.log_export import write_csv
 from scimhub.provisioning.on_demand import provision_user
 from scimhub.provisioning.runner import (
     JobBusy,
@@ -25,7 +26,7 @@ from scimhub.provisioning.runner import (
 from scimhub.provisioning.sources.directory import SourceError
 from scimhub.store.database import Database, database_url
 from scimhub.store.migrate import migrate
-from scimhub.store.provisioning import EngineState
+from scimhub.store.provisioning import EngineState, JobExists, JobRecord, NoSuchJob
 
 database_option = click.option("--database", default=None,
                                help="Where the engine keeps its state and log.")
@@ -90,7 +91,7 @@ def register_sync(main: click.Group) -> None:
             except TargetError as exc:
                 raise click.ClickException(f"{job.name}: quarantined, target: {exc.code}: "
                                            f"{exc.detail}") from None
-            except (DeletionThresholdExceeded, JobStopped, JobBusy) as exc:
+            except (DeletionThresholdExceeded, JobStopped, JobBusy, JobTargetChanged) as exc:
                 raise click.ClickException(f"{job.name}: {exc}") from None
             _print_summary(summary, as_json)
             failed |= summary.failures > 0
@@ -111,6 +112,8 @@ def register_sync(main: click.Group) -> None:
             report = asyncio.run(provision_user(job, _database(database), object_id))
         except SourceError as exc:
             raise click.ClickException(f"{job.name}: source: {exc}") from None
+        except JobTargetChanged as exc:
+            raise click.ClickException(f"{job.name}: {exc}") from None
         if as_json:
             click.echo(json.dumps(report.to_dict()))
         else:
@@ -137,16 +140,12 @@ def register_sync(main: click.Group) -> None:
              database: str | None) -> None:
         """Search the provisioning log, newest first."""
         entries = EngineState(_database(database)).search_log(
-            job_name, status=status, action=action, text=text, cycle_id=cycle_id, limit=limit)
+            job_name=job_name, status=status, action=action, text=text, cycle_id=cycle_id,
+            limit=limit)
         if as_json or fmt == "json":
             click.echo(json.dumps(entries, indent=2))
         elif fmt == "csv":
-            writer = csv.writer(sys.stdout)
-            columns = ["at", "job", "cycle_id", "kind", "identity", "source_id", "target_id",
-                       "action", "status", "error_code", "detail", "duration_ms"]
-            writer.writerow(columns)
-            for e in entries:
-                writer.writerow([e[c] for c in columns])
+            write_csv(sys.stdout, entries)
         else:
             for e in entries:
                 error = f" {e['error_code']}: {e['detail']}" if e["status"] == "failure" else ""
@@ -186,8 +185,9 @@ def register_jobs(main: click.Group) -> None:
                 click.echo(f"  next cycle {row['next_cycle']}")
 
     def _set(name: str, database: str | None, **values: object) -> EngineState:
+        """Change a job's state; a name never run yet gets its job row (and id) now."""
         state = EngineState(_database(database))
-        state.update_job(name, **values)
+        state.update_job(state.ensure_job(name).id, **values)
         return state
 
     @job.command("start")
@@ -211,11 +211,27 @@ def register_jobs(main: click.Group) -> None:
     @database_option
     def restart(name: str, database: str | None) -> None:
         """Clear what the engine knows of the job: the next cycle is initial and re-matches
-        every object; quarantine is lifted (Entra's Restart provisioning)."""
-        state = _set(name, database, state="enabled", quarantine_reason=None,
-                     quarantined_since=None)
-        state.forget(name)
+        every object; quarantine is lifted (Entra's Restart provisioning). The job keeps its
+        id and its log; its recorded target is forgotten, so the next run may use another."""
+        state = EngineState(_database(database))
+        found = _known(state, name)
+        state.update_job(found.id, state="enabled", quarantine_reason=None,
+                         quarantined_since=None)
+        state.forget(found.id)
         click.echo(f"{name}: restarted; the next cycle is an initial one")
+
+    @job.command("rename")
+    @click.argument("old")
+    @click.argument("new")
+    @database_option
+    def rename(old: str, new: str, database: str | None) -> None:
+        """Rename a job and keep its state (links, escrow, log); then change [job] name in the
+        job file to NEW. A job file whose name changes without this starts a new, empty job."""
+        try:
+            EngineState(_database(database)).rename_job(old, new)
+        except (NoSuchJob, JobExists) as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"{old}: renamed to {new}; set name = {new!r} in its job file")
 
     @job.command("allow-deletes")
     @click.argument("name")
@@ -227,9 +243,17 @@ def register_jobs(main: click.Group) -> None:
         click.echo(f"{name}: the next cycle may disable or delete past the threshold")
 
 
+def _known(state: EngineState, name: str) -> JobRecord:
+    found = state.job(name)
+    if found is None:
+        raise click.ClickException(f"no job named {name!r} in this database")
+    return found
+
+
 def _status(state: EngineState, name: str, interval: float | None) -> dict[str, Any]:
-    job_state = state.job_state(name)
-    cycles = state.cycles(name, 1)
+    found = state.job(name)
+    job_state = state.job_state(found.id) if found else state.job_state("")
+    cycles = state.cycles(found.id, 1) if found else []
     last = cycles[0] if cycles else None
     summary = (last.summary or {}) if last else {}
     next_cycle = None

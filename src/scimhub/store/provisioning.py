@@ -1,4 +1,10 @@
-"""The engine's memory and its provisioning log, in the scimhub database."""
+"""The engine's memory and its provisioning log, in the scimhub database.
+
+Everything is keyed by the job's id (a UUID given the first time a job name
+runs), never by its name, so two jobs can only share state by being the same
+job row. The name is a unique, human lookup: ``job(name)`` finds the row,
+``rename_job`` changes the name and keeps the id.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from scimhub.scim.resource import format_datetime
@@ -23,6 +29,18 @@ from scimhub.store.provisioning_tables import (
 )
 from scimhub.store.sql import dump_json, load_json
 
+#: The kind of the cycle record that a provision on demand writes its log entries under; it
+#: never decides whether the next scheduled cycle is initial or incremental.
+ON_DEMAND = "on-demand"
+
+
+class NoSuchJob(LookupError):
+    """No job of that name has ever run (or been started, stopped...) on this database."""
+
+
+class JobExists(ValueError):
+    """A rename to a name another job already has."""
+
 
 @dataclass
 class Known:
@@ -34,7 +52,7 @@ class Known:
     source_hash: str | None
     sent: dict[str, Any] = field(default_factory=dict)
     in_scope: bool = False
-    #: Escrow: failed attempts in a row, and when the next one is due (ENTRA.md §2.7).
+    #: Escrow: failed attempts in a row, and when the next one is due.
     attempts: int = 0
     retry_after: str | None = None
 
@@ -62,6 +80,18 @@ class JobState:
 
 
 @dataclass(frozen=True)
+class JobRecord:
+    """A job's row: its identity (id, name), the target its state belongs to, its state."""
+
+    id: str
+    name: str
+    target_url: str | None
+    token_digest: str | None
+    state: JobState
+    restarted: str | None = None
+
+
+@dataclass(frozen=True)
 class CycleRecord:
     id: str
     kind: str
@@ -69,27 +99,45 @@ class CycleRecord:
     finished: str | None
     fingerprint: str
     summary: dict[str, Any] | None
+    target_url: str | None = None
+
+
+@dataclass(frozen=True)
+class TenantJob:
+    """A job as one tenant may see it: only its cycles that used the tenant's tokens."""
+
+    id: str
+    name: str
+    last: CycleRecord
+
+
+_JOB_COLUMNS = (prov_jobs.c.id, prov_jobs.c.name, prov_jobs.c.target_url,
+                prov_jobs.c.token_digest, prov_jobs.c.state, prov_jobs.c.quarantine_reason,
+                prov_jobs.c.quarantined_since, prov_jobs.c.allow_deletes, prov_jobs.c.restarted)
+_CYCLE_COLUMNS = (prov_cycles.c.id, prov_cycles.c.kind, prov_cycles.c.started,
+                  prov_cycles.c.finished, prov_cycles.c.fingerprint, prov_cycles.c.summary,
+                  prov_cycles.c.target_url)
 
 
 def _upsert_objects(is_sqlite: bool) -> Any:
     dialect_insert = sqlite.insert if is_sqlite else postgresql.insert
     stmt = dialect_insert(prov_objects).values(
-        job=bindparam("job"), kind=bindparam("kind"), source_id=bindparam("source_id"),
+        job_id=bindparam("job_id"), kind=bindparam("kind"), source_id=bindparam("source_id"),
         target_id=bindparam("target_id"), source_hash=bindparam("source_hash"),
         sent=bindparam("sent"), in_scope=bindparam("in_scope"), updated=bindparam("updated"),
         attempts=bindparam("attempts"), retry_after=bindparam("retry_after"))
     return stmt.on_conflict_do_update(
-        index_elements=["job", "kind", "source_id"],
+        index_elements=["job_id", "kind", "source_id"],
         set_={c: stmt.excluded[c] for c in ("target_id", "source_hash", "sent", "in_scope",
                                             "updated", "attempts", "retry_after")})
 
 
 _INSERT_LOG = insert(prov_log).values(**{c.name: bindparam(c.name) for c in prov_log.columns
                                           if c.name != "id"})
-_INSERT_MEMBER = insert(prov_members).values(job=bindparam("job"), group_id=bindparam("g"),
+_INSERT_MEMBER = insert(prov_members).values(job_id=bindparam("job_id"), group_id=bindparam("g"),
                                              member_id=bindparam("m"))
 _DELETE_MEMBER = delete(prov_members).where(
-    prov_members.c.job == bindparam("job"), prov_members.c.group_id == bindparam("g"),
+    prov_members.c.job_id == bindparam("job_id"), prov_members.c.group_id == bindparam("g"),
     prov_members.c.member_id == bindparam("m"))
 
 
@@ -98,181 +146,257 @@ class EngineState:
         self.db = db
         self._upsert = _upsert_objects(db.is_sqlite)
 
+    # -- job identity ---------------------------------------------------------
+
+    def job(self, name: str) -> JobRecord | None:
+        """The job of that name, or None when no job of that name is known."""
+        with self.db.read() as tx:
+            row = tx.first(select(*_JOB_COLUMNS).where(prov_jobs.c.name == name))
+        return _job(row) if row else None
+
+    def job_by_id(self, job_id: str) -> JobRecord | None:
+        with self.db.read() as tx:
+            row = tx.first(select(*_JOB_COLUMNS).where(prov_jobs.c.id == job_id))
+        return _job(row) if row else None
+
+    def ensure_job(self, name: str, target_url: str | None = None,
+                   token_digest: str | None = None) -> JobRecord:
+        """The job of that name, created (with a new id and this target) when there is none.
+
+        Two processes creating the same name at once both end with the one row that won:
+        the unique name decides.
+        """
+        found = self.job(name)
+        if found is not None:
+            return found
+        try:
+            with self.db.write() as tx:
+                tx.execute(insert(prov_jobs).values(
+                    id=str(uuid.uuid4()), name=name, updated=now(), target_url=target_url,
+                    token_digest=token_digest, state="enabled", allow_deletes=False))
+        except self.db.integrity_error:
+            pass
+        created = self.job(name)
+        assert created is not None
+        return created
+
+    def record_target(self, job_id: str, target_url: str, token_digest: str) -> None:
+        """The target (and token) the job's state now belongs to."""
+        with self.db.write() as tx:
+            tx.execute(update(prov_jobs).where(prov_jobs.c.id == job_id).values(
+                target_url=target_url, token_digest=token_digest, updated=now()))
+
+    def rename_job(self, old: str, new: str) -> JobRecord:
+        """Give a job another name, keeping its id and so its links, escrow and log."""
+        try:
+            with self.db.write() as tx:
+                changed = tx.rowcount(update(prov_jobs).where(prov_jobs.c.name == old)
+                                      .values(name=new, updated=now()))
+        except self.db.integrity_error:
+            raise JobExists(f"a job named {new!r} exists already") from None
+        if changed == 0:
+            raise NoSuchJob(f"no job named {old!r}")
+        renamed = self.job(new)
+        assert renamed is not None
+        return renamed
+
+    def linked(self, job_id: str, limit: int = 3) -> list[tuple[str, str]]:
+        """A few (kind, target id) pairs the job has linked, users first: what a token
+        rotation is checked against."""
+        with self.db.read() as tx:
+            rows = tx.all(select(prov_objects.c.kind, prov_objects.c.target_id)
+                          .where(prov_objects.c.job_id == job_id,
+                                 prov_objects.c.target_id.is_not(None))
+                          .order_by(prov_objects.c.kind.desc(), prov_objects.c.updated.desc())
+                          .limit(limit))
+        return [(str(r[0]), str(r[1])) for r in rows]
+
+    def job_names(self) -> list[str]:
+        with self.db.read() as tx:
+            return sorted(str(r[0]) for r in tx.all(select(prov_jobs.c.name)))
+
     # -- cycles -------------------------------------------------------------
 
-    def last_cycle(self, job: str) -> CycleRecord | None:
+    def last_cycle(self, job_id: str) -> CycleRecord | None:
+        """The newest finished scheduled cycle since the job was last restarted, if any."""
+        restarted = select(prov_jobs.c.restarted).where(prov_jobs.c.id == job_id)
         with self.db.read() as tx:
-            row = tx.first(select(prov_cycles).where(prov_cycles.c.job == job,
-                                                     prov_cycles.c.finished.is_not(None))
-                           .order_by(prov_cycles.c.started.desc()).limit(1))
+            row = tx.first(select(*_CYCLE_COLUMNS).where(
+                prov_cycles.c.job_id == job_id, prov_cycles.c.finished.is_not(None),
+                prov_cycles.c.kind != ON_DEMAND,
+                or_(restarted.scalar_subquery().is_(None),
+                    prov_cycles.c.started > restarted.scalar_subquery()))
+                .order_by(prov_cycles.c.started.desc()).limit(1))
         return _cycle(row) if row else None
 
-    def cycles(self, job: str, limit: int = 20) -> list[CycleRecord]:
+    def cycles(self, job_id: str, limit: int = 20) -> list[CycleRecord]:
         with self.db.read() as tx:
-            rows = tx.all(select(prov_cycles).where(prov_cycles.c.job == job)
+            rows = tx.all(select(*_CYCLE_COLUMNS).where(prov_cycles.c.job_id == job_id)
                           .order_by(prov_cycles.c.started.desc()).limit(limit))
         return [_cycle(r) for r in rows]
 
-    def start_cycle(self, job: str, kind: str, fingerprint: str, target_url: str | None = None,
-                    token_digest: str | None = None) -> str:
+    def start_cycle(self, job_id: str, kind: str, fingerprint: str,
+                    target_url: str | None = None, token_digest: str | None = None) -> str:
         cycle_id = str(uuid.uuid4())
         with self.db.write() as tx:
             tx.execute(insert(prov_cycles).values(
-                id=cycle_id, job=job, kind=kind, started=now(), fingerprint=fingerprint,
+                id=cycle_id, job_id=job_id, kind=kind, started=now(), fingerprint=fingerprint,
                 target_url=target_url, token_digest=token_digest))
         return cycle_id
-
-    def jobs_for_tokens(self, digests: Sequence[str]) -> list[tuple[str, str | None]]:
-        """Jobs (and their target) whose cycles authenticated with one of these tokens."""
-        if not digests:
-            return []
-        with self.db.read() as tx:
-            rows = tx.all(select(prov_cycles.c.job, func.max(prov_cycles.c.target_url))
-                          .where(prov_cycles.c.token_digest.in_(list(digests)))
-                          .group_by(prov_cycles.c.job).order_by(prov_cycles.c.job))
-        return [(str(r[0]), r[1]) for r in rows]
 
     def finish_cycle(self, cycle_id: str, summary: dict[str, Any]) -> None:
         with self.db.write() as tx:
             tx.execute(update(prov_cycles).where(prov_cycles.c.id == cycle_id)
                        .values(finished=now(), summary=dump_json(summary)))
 
-    def forget(self, job: str) -> None:
-        """Restart: the next cycle is initial and re-matches every object."""
+    def tenant_jobs(self, digests: Sequence[str]) -> list[TenantJob]:
+        """The jobs that ran a cycle with one of these token digests, each with the newest
+        such cycle: what one tenant may see of the engine, whatever the jobs are called."""
+        if not digests:
+            return []
+        mine = prov_cycles.c.token_digest.in_(list(digests))
+        newest = (select(prov_cycles.c.job_id, func.max(prov_cycles.c.started).label("started"))
+                  .where(mine).group_by(prov_cycles.c.job_id).subquery())
+        with self.db.read() as tx:
+            rows = tx.all(select(prov_jobs.c.id, prov_jobs.c.name, *_CYCLE_COLUMNS)
+                          .select_from(prov_cycles.join(
+                              newest, and_(newest.c.job_id == prov_cycles.c.job_id,
+                                           newest.c.started == prov_cycles.c.started))
+                              .join(prov_jobs, prov_jobs.c.id == prov_cycles.c.job_id))
+                          .where(mine).order_by(prov_jobs.c.name))
+        seen: set[str] = set()
+        jobs = []
+        for row in rows:
+            if str(row[0]) not in seen:
+                seen.add(str(row[0]))
+                jobs.append(TenantJob(str(row[0]), str(row[1]), _cycle(row[2:])))
+        return jobs
+
+    def forget(self, job_id: str) -> None:
+        """Restart: the next cycle is initial and re-matches every object.
+
+        Links, escrow, memberships sent and the recorded target are forgotten (the next run
+        records its own); the id, the name, the cycles and the log stay: they are history,
+        and the console attributes log entries to tenants through their cycle.
+        """
         with self.db.write() as tx:
-            for table in (prov_objects, prov_members, prov_cycles):
-                tx.execute(delete(table).where(table.c.job == job))
+            for table in (prov_objects, prov_members):
+                tx.execute(delete(table).where(table.c.job_id == job_id))
+            tx.execute(update(prov_jobs).where(prov_jobs.c.id == job_id)
+                       .values(restarted=now(), updated=now(), target_url=None,
+                               token_digest=None))
 
     # -- job state ----------------------------------------------------------
 
-    def job_state(self, job: str) -> JobState:
-        with self.db.read() as tx:
-            row = tx.first(select(prov_jobs.c.state, prov_jobs.c.quarantine_reason,
-                                  prov_jobs.c.quarantined_since, prov_jobs.c.allow_deletes)
-                           .where(prov_jobs.c.name == job))
-        return JobState(str(row[0]), row[1], row[2], bool(row[3])) if row else JobState()
+    def job_state(self, job_id: str) -> JobState:
+        found = self.job_by_id(job_id)
+        return found.state if found else JobState()
 
-    def job_names(self) -> list[str]:
-        with self.db.read() as tx:
-            names = {str(r[0]) for r in tx.all(select(prov_cycles.c.job).distinct())}
-            names |= {str(r[0]) for r in tx.all(select(prov_jobs.c.name))}
-        return sorted(names)
-
-    def update_job(self, job: str, **values: Any) -> None:
-        """Change a job's state row, creating it with defaults first if needed."""
-        current = self.job_state(job)
-        merged = {"state": current.state, "quarantine_reason": current.quarantine_reason,
-                  "quarantined_since": current.quarantined_since,
-                  "allow_deletes": current.allow_deletes, **values, "updated": now()}
+    def update_job(self, job_id: str, **values: Any) -> None:
+        """Change a job's state row (``state``, quarantine, ``allow_deletes``...)."""
         with self.db.write() as tx:
-            if tx.rowcount(update(prov_jobs).where(prov_jobs.c.name == job)
-                           .values(**merged)) == 0:
-                tx.execute(insert(prov_jobs).values(name=job, **merged))
+            tx.execute(update(prov_jobs).where(prov_jobs.c.id == job_id)
+                       .values(**values, updated=now()))
 
-    def acquire_lease(self, job: str, owner: str, seconds: float) -> bool:
+    def acquire_lease(self, job_id: str, owner: str, seconds: float) -> bool:
         """Take (or renew) the job's lease unless another live worker holds it.
 
         One conditional UPDATE decides, so two workers can never both win.
         """
-        if not self._has_row(job):
-            self.update_job(job)
         stamp = now()
         until = format_datetime(datetime.now(UTC) + timedelta(seconds=seconds))
         with self.db.write() as tx:
             won = tx.rowcount(update(prov_jobs).where(
-                prov_jobs.c.name == job,
+                prov_jobs.c.id == job_id,
                 or_(prov_jobs.c.lease_until.is_(None), prov_jobs.c.lease_until < stamp,
                     prov_jobs.c.lease_owner == owner),
             ).values(lease_owner=owner, lease_until=until))
         return won == 1
 
-    def lease_owner(self, job: str) -> str | None:
+    def lease_owner(self, job_id: str) -> str | None:
         with self.db.read() as tx:
-            owner = tx.scalar(select(prov_jobs.c.lease_owner).where(prov_jobs.c.name == job))
+            owner = tx.scalar(select(prov_jobs.c.lease_owner).where(prov_jobs.c.id == job_id))
         return str(owner) if owner else None
 
-    def release_lease(self, job: str, owner: str) -> None:
+    def release_lease(self, job_id: str, owner: str) -> None:
         with self.db.write() as tx:
-            tx.execute(update(prov_jobs).where(prov_jobs.c.name == job,
+            tx.execute(update(prov_jobs).where(prov_jobs.c.id == job_id,
                                                prov_jobs.c.lease_owner == owner)
                        .values(lease_owner=None, lease_until=None))
 
-    def _has_row(self, job: str) -> bool:
-        with self.db.read() as tx:
-            return tx.first(select(prov_jobs.c.name).where(prov_jobs.c.name == job)) is not None
-
-    def quarantine(self, job: str, reason: str) -> bool:
+    def quarantine(self, job_id: str, reason: str) -> bool:
         """True when the job was not quarantined for this reason already (notify once)."""
-        current = self.job_state(job)
+        current = self.job_state(job_id)
         if current.quarantine_reason == reason:
             return False
-        self.update_job(job, quarantine_reason=reason,
+        self.update_job(job_id, quarantine_reason=reason,
                         quarantined_since=current.quarantined_since or now())
         return True
 
-    def release(self, job: str) -> None:
-        if self.job_state(job).quarantine_reason is not None:
-            self.update_job(job, quarantine_reason=None, quarantined_since=None)
+    def release(self, job_id: str) -> None:
+        if self.job_state(job_id).quarantine_reason is not None:
+            self.update_job(job_id, quarantine_reason=None, quarantined_since=None)
 
     # -- objects ------------------------------------------------------------
 
-    def load_objects(self, job: str) -> dict[tuple[str, str], Known]:
+    def load_objects(self, job_id: str) -> dict[tuple[str, str], Known]:
         with self.db.read() as tx:
             rows = tx.all(select(prov_objects.c.kind, prov_objects.c.source_id,
                                  prov_objects.c.target_id, prov_objects.c.source_hash,
                                  prov_objects.c.sent, prov_objects.c.in_scope,
                                  prov_objects.c.attempts, prov_objects.c.retry_after)
-                          .where(prov_objects.c.job == job))
+                          .where(prov_objects.c.job_id == job_id))
         return {(r[0], r[1]): Known(r[0], r[1], r[2], r[3], load_json(r[4]) or {}, bool(r[5]),
                                     int(r[6] or 0), r[7]) for r in rows}
 
-    def save_objects(self, job: str, objects: Iterable[Known]) -> None:
+    def save_objects(self, job_id: str, objects: Iterable[Known]) -> None:
         stamp = now()
-        rows = [{"job": job, "kind": o.kind, "source_id": o.source_id, "target_id": o.target_id,
-                 "source_hash": o.source_hash, "sent": dump_json(o.sent),
-                 "in_scope": o.in_scope, "updated": stamp, "attempts": o.attempts,
-                 "retry_after": o.retry_after} for o in objects]
+        rows = [{"job_id": job_id, "kind": o.kind, "source_id": o.source_id,
+                 "target_id": o.target_id, "source_hash": o.source_hash,
+                 "sent": dump_json(o.sent), "in_scope": o.in_scope, "updated": stamp,
+                 "attempts": o.attempts, "retry_after": o.retry_after} for o in objects]
         if rows:
             with self.db.write() as tx:
                 tx.execute_many(self._upsert, rows)
 
-    def drop_objects(self, job: str, kind: str, source_ids: Sequence[str]) -> None:
+    def drop_objects(self, job_id: str, kind: str, source_ids: Sequence[str]) -> None:
         if not source_ids:
             return
         with self.db.write() as tx:
             tx.execute(delete(prov_objects).where(
-                prov_objects.c.job == job, prov_objects.c.kind == kind,
+                prov_objects.c.job_id == job_id, prov_objects.c.kind == kind,
                 prov_objects.c.source_id.in_(list(source_ids))))
             if kind == "group":
                 tx.execute(delete(prov_members).where(
-                    prov_members.c.job == job, prov_members.c.group_id.in_(list(source_ids))))
+                    prov_members.c.job_id == job_id,
+                    prov_members.c.group_id.in_(list(source_ids))))
 
     # -- memberships sent ---------------------------------------------------
 
-    def load_members(self, job: str) -> dict[str, set[str]]:
+    def load_members(self, job_id: str) -> dict[str, set[str]]:
         with self.db.read() as tx:
             rows = tx.all(select(prov_members.c.group_id, prov_members.c.member_id)
-                          .where(prov_members.c.job == job))
+                          .where(prov_members.c.job_id == job_id))
         members: dict[str, set[str]] = {}
         for group_id, member_id in rows:
             members.setdefault(group_id, set()).add(member_id)
         return members
 
-    def record_members(self, job: str, group_id: str, added: Iterable[str],
+    def record_members(self, job_id: str, group_id: str, added: Iterable[str],
                        removed: Iterable[str]) -> None:
         with self.db.write() as tx:
-            if rows := [{"job": job, "g": group_id, "m": m} for m in removed]:
+            if rows := [{"job_id": job_id, "g": group_id, "m": m} for m in removed]:
                 tx.execute_many(_DELETE_MEMBER, rows)
-            if rows := [{"job": job, "g": group_id, "m": m} for m in added]:
+            if rows := [{"job_id": job_id, "g": group_id, "m": m} for m in added]:
                 tx.execute_many(_INSERT_MEMBER, rows)
 
     # -- the provisioning log -----------------------------------------------
 
-    def write_log(self, job: str, cycle_id: str, entries: Sequence[LogEntry]) -> None:
+    def write_log(self, job_id: str, cycle_id: str, entries: Sequence[LogEntry]) -> None:
         if not entries:
             return
         stamp = now()
-        rows = [{"job": job, "cycle_id": cycle_id, "at": stamp, "kind": e.kind,
+        rows = [{"job_id": job_id, "cycle_id": cycle_id, "at": stamp, "kind": e.kind,
                  "source_id": e.source_id, "target_id": e.target_id, "identity": e.identity,
                  "action": e.action, "status": e.status, "error_code": e.error_code,
                  "detail": e.detail, "modified": dump_json(e.modified or []),
@@ -280,14 +404,28 @@ class EngineState:
         with self.db.write() as tx:
             tx.execute_many(_INSERT_LOG, rows)
 
-    def search_log(self, job: str | None = None, *, status: str | None = None,
+    def search_log(self, job_id: str | None = None, *, job_name: str | None = None,
+                   token_digests: Sequence[str] | None = None, status: str | None = None,
                    action: str | None = None, text: str | None = None,
                    cycle_id: str | None = None, since: str | None = None,
                    limit: int = 1000) -> list[dict[str, Any]]:
-        """Newest first; ``text`` matches the identity, source id or target id."""
-        conditions = []
-        if job:
-            conditions.append(prov_log.c.job == job)
+        """Newest first; ``text`` matches the identity, source id or target id.
+
+        With ``token_digests``, only entries written by a cycle that authenticated with
+        one of those tokens: one tenant's view, whichever job wrote them (an empty list
+        matches nothing). Each entry carries the job's current name as ``job``.
+        """
+        conditions: list[ColumnElement[bool]] = []
+        joined = prov_log.join(prov_jobs, prov_jobs.c.id == prov_log.c.job_id)
+        if token_digests is not None:
+            if not token_digests:
+                return []
+            joined = joined.join(prov_cycles, prov_cycles.c.id == prov_log.c.cycle_id)
+            conditions.append(prov_cycles.c.token_digest.in_(list(token_digests)))
+        if job_id:
+            conditions.append(prov_log.c.job_id == job_id)
+        if job_name:
+            conditions.append(prov_jobs.c.name == job_name)
         if status:
             conditions.append(prov_log.c.status == status.lower())
         if action:
@@ -301,15 +439,21 @@ class EngineState:
             conditions.append(prov_log.c.identity.like(pattern, escape="\\")
                               | prov_log.c.source_id.like(pattern, escape="\\")
                               | prov_log.c.target_id.like(pattern, escape="\\"))
-        query = (select(prov_log).where(and_(*conditions)) if conditions else select(prov_log))
+        query = select(prov_log, prov_jobs.c.name).select_from(joined).where(and_(*conditions))
         with self.db.read() as tx:
             rows = tx.all(query.order_by(prov_log.c.id.desc()).limit(limit))
-        names = [c.name for c in prov_log.columns]
+        names = [c.name for c in prov_log.columns] + ["job"]
         entries = [dict(zip(names, r, strict=True)) for r in rows]
         for e in entries:
             e["modified"] = load_json(e["modified"]) or []
         return entries
 
 
+def _job(row: Any) -> JobRecord:
+    return JobRecord(str(row[0]), str(row[1]), row[2], row[3],
+                     JobState(str(row[4]), row[5], row[6], bool(row[7])), row[8])
+
+
 def _cycle(row: Any) -> CycleRecord:
-    return CycleRecord(row[0], row[2], row[3], row[4], row[5], load_json(row[6]))
+    return CycleRecord(str(row[0]), str(row[1]), str(row[2]), row[3], str(row[4]),
+                       load_json(row[5]), row[6])

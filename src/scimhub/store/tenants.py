@@ -19,6 +19,7 @@ from scimhub.security import (
 )
 from scimhub.store.clock import now
 from scimhub.store.database import Database
+from scimhub.store.provisioning_tables import tenant_token_digests
 from scimhub.store.sql import Tx
 from scimhub.store.tables import admins, api_tokens, tenants
 
@@ -28,6 +29,9 @@ _TOKEN_BY_PREFIX = select(api_tokens.c.tenant_id, api_tokens.c.digest).where(
 _INSERT_TOKEN = insert(api_tokens).values(
     prefix=bindparam("prefix"), tenant_id=bindparam("tenant_id"), digest=bindparam("digest"),
     sealed=bindparam("sealed"), created=bindparam("created"),
+)
+_RECORD_DIGEST = insert(tenant_token_digests).values(
+    digest=bindparam("digest"), tenant_id=bindparam("tenant_id"), issued=bindparam("created"),
 )
 _TENANT_COLUMNS = (tenants.c.id, tenants.c.name, tenants.c.created, tenants.c.deprovision)
 #: Verified when the e-mail is unknown, so that a sign-in takes as long either way.
@@ -86,10 +90,18 @@ class TenantStore:
         return Tenant(tenant_id, name, created, "soft"), issued.token
 
     def _insert_token(self, tx: Tx, tenant_id: TenantId, issued: IssuedToken) -> None:
+        """The token row (what authenticates) and, in the same transaction, its digest in
+        the tenant's history (what attributes provisioning cycles to the tenant)."""
+        created = now()
         tx.execute(_INSERT_TOKEN, {
             "prefix": issued.prefix, "tenant_id": tenant_id, "digest": issued.digest,
-            "sealed": self.vault.encrypt(issued.token), "created": now(),
+            "sealed": self.vault.encrypt(issued.token), "created": created,
         })
+        tx.execute(_RECORD_DIGEST, {"digest": issued.digest, "tenant_id": tenant_id,
+                                    "created": created})
+
+    def token_digests(self, tenant_id: TenantId) -> list[str]:
+        return token_digests(self.db, tenant_id)
 
     def list(self) -> list[Tenant]:
         with self.db.read() as tx:
@@ -140,3 +152,17 @@ class TenantStore:
         if not verify_password(password, str(row[3])):
             return None
         return Admin(str(row[0]), TenantId(str(row[1])), str(row[2]))
+
+
+def token_digests(db: Database, tenant_id: TenantId) -> list[str]:
+    """The SHA-256 of every token the tenant was ever issued, revoked ones included.
+
+    Only for attributing what was done with them (the provisioning log): a revoked
+    token's row is gone from ``api_tokens``, so it can no longer authenticate. Needs
+    no vault, so the console's provisioning page can ask without one.
+    """
+    with db.read() as tx:
+        rows = tx.all(select(tenant_token_digests.c.digest)
+                      .where(tenant_token_digests.c.tenant_id == tenant_id)
+                      .order_by(tenant_token_digests.c.issued))
+    return [str(r[0]) for r in rows]
