@@ -37,6 +37,8 @@ class ServerProcess:
     workdir: Path
     workers: int = 1
     port: int = field(default_factory=free_port)
+    #: More ``scimhub serve`` options, e.g. ``("--public-url", "https://scim.example")``.
+    args: tuple[str, ...] = ()
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -64,7 +66,7 @@ class ServerProcess:
         log = open(self.workdir / f"server-{self.port}.log", "wb")  # noqa: SIM115
         self.process = subprocess.Popen(
             [sys.executable, "-m", "scimhub", "serve", "--port", str(self.port),
-             "--workers", str(self.workers)],
+             "--workers", str(self.workers), *self.args],
             env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30

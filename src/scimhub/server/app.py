@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -20,6 +21,7 @@ from scimhub.scim.limits import Limits
 from scimhub.security import TokenVault
 from scimhub.server.context import AppContext
 from scimhub.server.discovery_routes import discovery_routes
+from scimhub.server.hosts import HostCheck, HostPolicy
 from scimhub.server.responses import error_response
 from scimhub.server.scim_routes import resource_routes
 from scimhub.store.database import Database, database_url
@@ -35,7 +37,10 @@ def build_context(url: str, limits: Limits | None = None) -> AppContext:
                       limits or Limits())
 
 
-def create_app(ctx: AppContext) -> Starlette:
+def create_app(ctx: AppContext, hosts: HostPolicy | None = None) -> Starlette:
+    """The application. ``hosts`` decides which Host headers are answered and the public
+    base URL; ``scimhub serve`` always passes one. None (in-process test clients only)
+    answers any Host and builds URLs from it."""
     async def healthz(_request: Request) -> Response:
         try:
             await ctx.run(lambda: _ping(ctx.db))
@@ -79,6 +84,7 @@ def create_app(ctx: AppContext) -> Starlette:
         exception_handlers={ScimError: scim_error, HTTPException: http_error,
                             Exception: unexpected},
         lifespan=lifespan,
+        middleware=[Middleware(HostCheck, policy=hosts)] if hosts is not None else None,
     )
     app.state.ctx = ctx
     return app
@@ -97,4 +103,5 @@ def _ping(db: Database) -> None:
 
 def app_from_environment() -> Starlette:
     """The factory uvicorn's workers call: configuration comes from the environment."""
-    return create_app(build_context(database_url(os.environ.get("SCIMHUB_DATABASE_URL"))))
+    return create_app(build_context(database_url(os.environ.get("SCIMHUB_DATABASE_URL"))),
+                      HostPolicy.from_environment())

@@ -27,6 +27,7 @@ from scimhub.scim.schemas import GROUP, USER
 from scimhub.scim.types import TenantId
 from scimhub.security import PASSWORD_HASH_PREFIX, hash_password
 from scimhub.server.context import AppContext
+from scimhub.server.hosts import public_base
 from scimhub.server.queries import (
     Query,
     cursor_response,
@@ -48,7 +49,8 @@ def hash_password_attribute(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def base_url(request: Request) -> str:
-    return str(request.base_url).rstrip("/") + "/scim/v2"
+    """The Tenant URL: from ``--public-url`` when configured, never from an untrusted Host."""
+    return public_base(request) + "/scim/v2"
 
 
 class ResourceEndpoints:
