@@ -22,6 +22,15 @@ from sqlalchemy.pool import NullPool
 from scimhub.store.sql import Compiler, Tx
 
 DEFAULT_URL = "sqlite:///./scimhub.db"
+MISSING_PSYCOPG = (
+    "PostgreSQL needs the psycopg driver, which is not installed: "
+    "pip install 'scimhub[postgres]' (or pip install 'psycopg[binary]')")
+
+
+class MissingDriver(RuntimeError):
+    """The database URL names a driver that is not installed; the message says what to
+    install."""
+
 T = TypeVar("T")
 
 
@@ -67,10 +76,18 @@ class Database:
 
     def _create_engine(self) -> Engine:
         if not self.is_sqlite:
-            return create_engine(self.url, pool_size=10, max_overflow=10, pool_pre_ping=True)
-        database = make_url(self.url).database
-        if database and database != ":memory:":
+            try:
+                return create_engine(self.url, pool_size=10, max_overflow=10,
+                                     pool_pre_ping=True)
+            except ModuleNotFoundError as exc:
+                if (exc.name or "").split(".")[0] != "psycopg":
+                    raise
+                raise MissingDriver(MISSING_PSYCOPG) from exc
+        url = make_url(self.url)
+        database = url.database
+        if database and database != ":memory:" and not url.query.get("uri"):
             Path(database).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(database))
         engine = create_engine(self.url, poolclass=NullPool if not database else None)
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)  # for Alembic's SQLAlchemy connections
@@ -108,6 +125,17 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _create_private(path: Path) -> None:
+    """Create a new SQLite file readable by its owner only (0600), as the key file is: it
+    holds token digests and password hashes. SQLite gives the -wal and -shm files the mode of
+    the database file. An existing file keeps the mode its owner gave it."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)  # an empty file is an empty SQLite database
 
 
 def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
