@@ -77,11 +77,16 @@ def create(target: ScimTarget) -> Awaitable[dict[str, Any]]:
     return target.create("Users", {"userName": "a"})
 
 
+def read(target: ScimTarget) -> Awaitable[dict[str, Any] | None]:
+    """A request that is safe to resend (a create is not: see test_lost_answers_client.py)."""
+    return target.get("Users", "1")
+
+
 def test_503_503_200_is_retried_twice_with_jittered_backoff() -> None:
     replay, clock = Replay(httpx.Response(503), httpx.Response(503), answer_created()), FakeClock()
-    created, target = run(replay, clock, create)
+    created, target = run(replay, clock, read)
     assert created["id"] == "1"
-    assert replay.seen == ["POST /scim/v2/Users"] * 3
+    assert replay.seen == ["GET /scim/v2/Users/1"] * 3
     assert (target.requests, target.retries, target.throttled) == (3, 2, 0)
     assert len(clock.sleeps) == 2
     assert 0 <= clock.sleeps[0] <= 0.5 and 0 <= clock.sleeps[1] <= 1.0, clock.sleeps
@@ -90,7 +95,7 @@ def test_503_503_200_is_retried_twice_with_jittered_backoff() -> None:
 def test_timeouts_and_connection_errors_are_transient_and_retried() -> None:
     replay = Replay(httpx.ReadTimeout("slow"), httpx.ConnectError("refused"), answer_created())
     outcomes: list[Any] = []
-    created, target = run(replay, FakeClock(), create,
+    created, target = run(replay, FakeClock(), read,
                           on_attempt=lambda *attempt: outcomes.append(attempt))
     assert created["id"] == "1" and target.retries == 2
     first, second, third = outcomes
@@ -99,7 +104,7 @@ def test_timeouts_and_connection_errors_are_transient_and_retried() -> None:
     assert isinstance(second[2], Transient) and second[2].code == "WebExceptionProtocolError"
     assert third[2] == 201
     assert [o[3] for o in outcomes] == [1, 2, 3]
-    assert {o[:2] for o in outcomes} == {("POST", "http://target.example/scim/v2/Users")}
+    assert {o[:2] for o in outcomes} == {("GET", "http://target.example/scim/v2/Users/1")}
 
 
 def test_429_waits_for_retry_after_seconds_instead_of_backing_off() -> None:
@@ -150,7 +155,7 @@ def test_a_429_pauses_every_request_to_the_target_not_only_its_own() -> None:
 def test_exhausted_retries_raise_the_last_transient_error() -> None:
     replay = Replay(httpx.Response(503), httpx.ReadTimeout("slow"), httpx.Response(502))
     with pytest.raises(Transient) as raised:
-        run(replay, FakeClock(), create, policy=RetryPolicy(max_attempts=3))
+        run(replay, FakeClock(), read, policy=RetryPolicy(max_attempts=3))
     assert raised.value.status == 502 and raised.value.code == "InternalServerError"
     assert len(replay.seen) == 3
 
