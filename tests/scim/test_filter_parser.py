@@ -399,14 +399,10 @@ def test_too_long_filter_is_invalid_filter() -> None:
     [
         "(" * 33 + "a pr" + ")" * 33,
         "not (" * 33 + "a pr" + ")" * 33,
-        " or ".join(["a pr"] * 34),
-        " and ".join(["a pr"] * 34),
         "(" * 100_000,
         "not(" * 50_000,
-        "a pr or " * 10_000 + "a pr",
     ],
-    ids=["parens", "not", "or-chain", "and-chain", "unclosed-parens", "unclosed-not",
-         "long-chain"],
+    ids=["parens", "not", "unclosed-parens", "unclosed-not"],
 )
 def test_nesting_beyond_max_depth_is_invalid_filter_not_recursion_error(text: str) -> None:
     """Every consumer walks the AST recursively, so depth is bounded where the filter

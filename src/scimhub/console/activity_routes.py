@@ -12,8 +12,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from scimhub.console.context import Console
-from scimhub.console.paging import Pager
+from scimhub.console.paging import BadPage, Pager
 from scimhub.console.sessions import Session, signed_in
+from scimhub.console.views import bad_request
 from scimhub.scim.resource import format_datetime
 from scimhub.store.audit import AuditEntry, AuditPage, AuditQuery
 
@@ -68,7 +69,7 @@ def read_query(q: QueryParams) -> tuple[AuditQuery, str | None]:
     rtype = q.get("type") if q.get("type") in RESOURCE_TYPES else None
     try:
         since, until = _instant(q.get("from")), _instant(q.get("to"), end=True)
-    except ValueError:
+    except (ValueError, OverflowError):  # not a date; or 9999-12-31T23:59, whose end overflows
         return AuditQuery(rtype, q.get("resource", "").strip() or None), \
             "From and To must be dates and times (UTC), such as 2025-01-31T09:30."
     return AuditQuery(rtype, q.get("resource", "").strip() or None, since, until), None
@@ -81,7 +82,10 @@ def rows(page: AuditPage) -> list[ActivityRow]:
 def activity_routes(console: Console) -> list[Route]:
     async def activity(request: Request, session: Session) -> Response:
         query, error = read_query(request.query_params)
-        pager = Pager.read(request, PAGE_SIZE)
+        try:
+            pager = Pager.read(request, PAGE_SIZE)
+        except BadPage as exc:
+            return bad_request(console, request, session, str(exc))
         page = await console.run(lambda: console.audit.page(
             session.tenant_id, query, pager.offset, pager.size))
         q = request.query_params

@@ -10,10 +10,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from scimhub.console.context import Console
-from scimhub.console.paging import Pager
+from scimhub.console.paging import BadPage, Pager
 from scimhub.console.search import parse_search
 from scimhub.console.sessions import Session, signed_in
-from scimhub.console.views import attributes, pretty_json, primary_email, scim_document
+from scimhub.console.views import (
+    attributes,
+    bad_request,
+    pretty_json,
+    primary_email,
+    scim_document,
+)
 from scimhub.scim.errors import NotFound, ScimError
 from scimhub.scim.filter_parser import parse_attr_path
 from scimhub.scim.render import StoredResource
@@ -73,7 +79,10 @@ class DirectoryPages:
         if sort not in self.kind.sorts:
             sort = next(iter(self.kind.sorts))
         descending = q.get("order") == "desc"
-        pager = Pager.read(request, PAGE_SIZE)
+        try:
+            pager = Pager.read(request, PAGE_SIZE)
+        except BadPage as exc:
+            return bad_request(self.console, request, session, str(exc))
         search = parse_search(text, self.kind.rtype)
         error = None
         try:
@@ -97,13 +106,16 @@ class DirectoryPages:
         rid = request.path_params["id"]
         tenant, rtype = session.tenant_id, self.kind.rtype
         try:
+            pager = Pager.read(request, PAGE_SIZE)
+        except BadPage as exc:
+            return bad_request(self.console, request, session, str(exc))
+        try:
             stored = await self.console.run(
                 lambda: self.console.ctx.resources.get(tenant, rtype, rid))
         except NotFound:
             return self.console.pages.render(
                 request, "not_found.html", csrf=session.csrf, signed_in=session, status=404,
                 what=f"No {rtype.name.lower()} with id {rid} in this tenant.")
-        pager = Pager.read(request, PAGE_SIZE)
         refs = await self.console.run(lambda: self._references(tenant, rid, pager))
         doc = scim_document(stored, rtype, base_url(request))
         return self.console.pages.render(

@@ -6,8 +6,14 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from scimhub.scim.numbers import bounded_int
+
 #: Far enough for any list, small enough that an offset stays an int everywhere.
 MAX_PAGE = 1_000_000
+
+
+class BadPage(ValueError):
+    """A page number that is not one: the page answers 400 and says why."""
 
 
 @dataclass(frozen=True)
@@ -21,9 +27,12 @@ class Pager:
 
     @classmethod
     def read(cls, request: Request, size: int, param: str = "page") -> Pager:
-        raw = request.query_params.get(param, "1")
-        page = int(raw) if raw.isdigit() else 1
-        return cls(request, param, min(max(page, 1), MAX_PAGE), size)
+        """Absent or empty is page 1; else ASCII digits from 1 to ``MAX_PAGE`` (``BadPage``)."""
+        raw = request.query_params.get(param) or "1"
+        page = bounded_int(raw, 1, MAX_PAGE)
+        if page is None:
+            raise BadPage(f"The page number must be a whole number from 1 to {MAX_PAGE:,}.")
+        return cls(request, param, page, size)
 
     def counted(self, total: int) -> Pager:
         return Pager(self.request, self.param, self.page, self.size, total,

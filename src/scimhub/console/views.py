@@ -5,13 +5,20 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import Response
 
 from scimhub.scim.paths import AttrPath
 from scimhub.scim.projection import apply_projection, make_projection
 from scimhub.scim.render import StoredResource, render
 from scimhub.scim.schema import ResourceType
 from scimhub.scim.schemas import GROUP
+
+if TYPE_CHECKING:
+    from scimhub.console.context import Console
+    from scimhub.console.sessions import Session
 
 
 @dataclass(frozen=True)
@@ -78,3 +85,9 @@ def primary_email(doc: Mapping[str, Any]) -> str:
     emails = [e for e in doc.get("emails") or [] if isinstance(e, dict) and e.get("value")]
     chosen = next((e for e in emails if e.get("primary") is True), emails[0] if emails else None)
     return str(chosen["value"]) if chosen else ""
+
+
+def bad_request(console: Console, request: Request, session: Session, what: str) -> Response:
+    """A 400 page for a query parameter that cannot mean anything (a page number "²")."""
+    return console.pages.render(request, "bad_request.html", csrf=session.csrf,
+                                signed_in=session, status=400, what=what)

@@ -42,6 +42,9 @@ from scimhub.scim.paths import AttrPath, PatchPath
 
 DEFAULT_MAX_DEPTH: Final = 32
 DEFAULT_MAX_LENGTH: Final = 4096
+#: Comparisons (``attr op value`` or ``attr pr``) in one filter: the bound on its total
+#: size whatever the length limit, as each becomes SQL to compile and run.
+DEFAULT_MAX_CLAUSES: Final = 1000
 #: Whatever the caller asks, deeper trees would approach Python's recursion limit
 #: in the parser (four frames a level) and in every consumer of the AST.
 HARD_MAX_DEPTH: Final = 100
@@ -73,16 +76,19 @@ Token = tuple[str, str, int]
 
 
 def parse_filter(
-    text: str, *, max_depth: int = DEFAULT_MAX_DEPTH, max_length: int = DEFAULT_MAX_LENGTH
+    text: str, *, max_depth: int = DEFAULT_MAX_DEPTH, max_length: int = DEFAULT_MAX_LENGTH,
+    max_clauses: int = DEFAULT_MAX_CLAUSES,
 ) -> Filter:
     """The AST of a ``filter`` parameter; ``InvalidFilter`` for anything else.
 
-    ``max_depth`` bounds the nesting of the resulting tree (every parenthesis,
-    ``not``, value filter and ``and``/``or`` adds a level) because every
-    consumer walks it recursively.
+    ``max_depth`` bounds the depth of the resulting tree (every parenthesis,
+    ``not``, value filter and ``and``/``or`` node adds a level) because every
+    consumer walks it recursively; a flat chain of ``or`` (or ``and``) is built
+    balanced, so it costs log2 of its length, not its length.
+    ``max_clauses`` bounds the number of comparisons.
     """
     _check_length(text, max_length, InvalidFilter, "filter")
-    parser = _Parser(text, InvalidFilter, "filter", max_depth)
+    parser = _Parser(text, InvalidFilter, "filter", max_depth, max_clauses)
     node, _ = parser.disjunction(in_brackets=False)
     parser.expect_end("'and', 'or' or the end of the filter")
     return node
@@ -182,12 +188,16 @@ def _attr_path(word: str, offset: int, error: type[ScimError], noun: str) -> Att
 class _Parser:
     """Recursive descent over the token list; each rule returns (node, depth)."""
 
-    __slots__ = ("error", "index", "max_depth", "nesting", "noun", "tokens")
+    __slots__ = ("clauses", "error", "index", "max_clauses", "max_depth", "nesting", "noun",
+                 "tokens")
 
-    def __init__(self, text: str, error: type[ScimError], noun: str, max_depth: int) -> None:
+    def __init__(self, text: str, error: type[ScimError], noun: str, max_depth: int,
+                 max_clauses: int = DEFAULT_MAX_CLAUSES) -> None:
         self.error = error
         self.noun = noun
         self.max_depth = min(max_depth, HARD_MAX_DEPTH)
+        self.max_clauses = max_clauses
+        self.clauses = 0
         self.tokens = _tokenize(text, error, noun)
         self.index = 0
         self.nesting = 0
@@ -236,20 +246,51 @@ class _Parser:
     # -- grammar ----------------------------------------------------------
 
     def disjunction(self, in_brackets: bool) -> tuple[Filter, int]:
-        node, depth = self.conjunction(in_brackets)
+        operands = [self.conjunction(in_brackets)]
+        offset = self.peek()[2]
         while self.keyword("or"):
-            offset = self.advance()[2]
-            right, right_depth = self.conjunction(in_brackets)
-            node, depth = Or(node, right), self.deeper(max(depth, right_depth) + 1, offset)
-        return node, depth
+            self.advance()
+            operands.append(self.conjunction(in_brackets))
+        return self.chain(Or, operands, offset)
 
     def conjunction(self, in_brackets: bool) -> tuple[Filter, int]:
-        node, depth = self.factor(in_brackets)
+        operands = [self.factor(in_brackets)]
+        offset = self.peek()[2]
         while self.keyword("and"):
-            offset = self.advance()[2]
-            right, right_depth = self.factor(in_brackets)
-            node, depth = And(node, right), self.deeper(max(depth, right_depth) + 1, offset)
-        return node, depth
+            self.advance()
+            operands.append(self.factor(in_brackets))
+        return self.chain(And, operands, offset)
+
+    def chain(self, kind: type[And] | type[Or], operands: list[tuple[Filter, int]],
+              offset: int) -> tuple[Filter, int]:
+        """``a or b or c ...``: a flat chain is one level of nesting, not one per clause.
+
+        The tree is left-deep (``(a or b) or c``, as the grammar reads it) while
+        that fits in the depth limit, so short filters keep their exact shape.
+        A longer chain is built balanced instead: ``and`` and ``or`` are
+        associative, so the meaning is the same, and the tree that every
+        consumer walks recursively stays shallow (a depth of log2 of the
+        clauses). Only real nesting (parentheses, ``not``, value filters, and
+        ``and`` inside ``or``) can then exceed the limit; the number of
+        clauses is bounded separately (``max_clauses``).
+        """
+        if len(operands) == 1:
+            return operands[0]
+        node, depth = operands[0]
+        for right, right_depth in operands[1:]:
+            node, depth = kind(node, right), max(depth, right_depth) + 1
+        if depth <= self.max_depth:
+            return node, depth
+        return self.deeper_chain(kind, operands, offset)
+
+    def deeper_chain(self, kind: type[And] | type[Or], operands: list[tuple[Filter, int]],
+                     offset: int) -> tuple[Filter, int]:
+        if len(operands) == 1:
+            return operands[0]
+        middle = (len(operands) + 1) // 2
+        left, left_depth = self.deeper_chain(kind, operands[:middle], offset)
+        right, right_depth = self.deeper_chain(kind, operands[middle:], offset)
+        return kind(left, right), self.deeper(max(left_depth, right_depth) + 1, offset)
 
     def factor(self, in_brackets: bool) -> tuple[Filter, int]:
         token = self.advance()
@@ -302,6 +343,9 @@ class _Parser:
         return ValuePath(path, inner), self.deeper(depth + 1, offset)
 
     def comparison(self, path: AttrPath) -> Filter:
+        self.clauses += 1
+        if self.clauses > self.max_clauses:
+            self.fail_at(self.peek()[2], f"more than {self.max_clauses} comparisons")
         token = self.advance()
         op = token[1].lower()
         if token[0] == "word" and op == "pr":

@@ -182,9 +182,12 @@ def _check_one_primary(attr: Attribute, values: list[Any]) -> None:
 
 
 def check_required(doc: Mapping[str, Any], rtype: ResourceType) -> None:
+    """Required means non-blank: a ``userName`` of only spaces identifies no one."""
     for attr in rtype.schema.attributes:
-        if attr.required and doc.get(attr.name) in (None, "", []):
-            raise InvalidValue(f"'{attr.name}' is required")
+        value = doc.get(attr.name)
+        if attr.required and (value in (None, []) or (isinstance(value, str)
+                                                      and not value.strip())):
+            raise InvalidValue(f"'{attr.name}' is required and must not be blank")
 
 
 def extension_ids_present(doc: Mapping[str, Any], rtype: ResourceType) -> list[str]:

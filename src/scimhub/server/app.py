@@ -21,6 +21,7 @@ from scimhub.scim.limits import Limits
 from scimhub.security import TokenVault
 from scimhub.server.context import AppContext
 from scimhub.server.discovery_routes import discovery_routes
+from scimhub.server.guard import RefuseNul
 from scimhub.server.hosts import HostCheck, HostPolicy
 from scimhub.server.responses import error_response
 from scimhub.server.scim_routes import resource_routes
@@ -87,6 +88,7 @@ def create_app(ctx: AppContext, hosts: HostPolicy | None = None) -> Starlette:
         middleware=[Middleware(HostCheck, policy=hosts)] if hosts is not None else None,
     )
     app.state.ctx = ctx
+    app.add_middleware(RefuseNul)  # outermost: NUL never reaches a route or the database
     return app
 
 

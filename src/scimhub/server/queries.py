@@ -12,7 +12,13 @@ from scimhub.scim.filters import Filter
 from scimhub.scim.limits import Limits
 from scimhub.scim.paths import AttrPath
 from scimhub.scim.types import LIST_RESPONSE, SEARCH_REQUEST
-from scimhub.server.requests import filter_param, int_param, paths_param, read_json
+from scimhub.server.requests import (
+    filter_param,
+    int_param,
+    paths_param,
+    read_json,
+    sort_param,
+)
 from scimhub.server.responses import ScimResponse
 
 
@@ -35,9 +41,6 @@ def parse_query(params: dict[str, Any], limits: Limits) -> Query:
     ``startIndex`` below 1 means 1 and ``count`` below 0 means 0 (RFC 7644
     §3.4.2.4); a count above ``maxResults`` is cut to it.
     """
-    sort_by = params.get("sortBy")
-    if sort_by is not None and not isinstance(sort_by, str):
-        raise InvalidValue("'sortBy' must be an attribute name")
     order = params.get("sortOrder") or "ascending"
     if not isinstance(order, str) or order.lower() not in ("ascending", "descending"):
         raise InvalidValue("'sortOrder' must be 'ascending' or 'descending'")
@@ -49,7 +52,7 @@ def parse_query(params: dict[str, Any], limits: Limits) -> Query:
         raise InvalidValue("Use either 'cursor' or 'startIndex', not both (RFC 9865 §2)")
     return Query(
         filter=filter_param(params.get("filter"), limits),
-        sort_by=paths_param(sort_by)[0] if sort_by else None,
+        sort_by=sort_param(params.get("sortBy")),
         descending=order.lower() == "descending",
         start=max(1, int_param(params.get("startIndex"), "startIndex", 1)),
         count=min(max(0, count), limits.max_results),

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 import orjson
 from starlette.requests import Request
 
 from scimhub.scim.errors import (
     InvalidFilter,
+    InvalidPath,
     InvalidSyntax,
     InvalidValue,
     PayloadTooLarge,
@@ -18,9 +20,39 @@ from scimhub.scim.errors import (
 from scimhub.scim.filter_parser import parse_attr_path, parse_filter
 from scimhub.scim.filters import Filter
 from scimhub.scim.limits import Limits
+from scimhub.scim.numbers import bounded_int
 from scimhub.scim.paths import AttrPath
 
 _JSON_TYPES = ("application/scim+json", "application/json")
+
+#: The range of every integer query or SearchRequest parameter (startIndex, count).
+#: Far beyond any real list, and small enough that offsets and limits stay 64-bit
+#: integers in SQLite, PostgreSQL and every expression that adds to them.
+MAX_INT_PARAM: Final = 2**31 - 1
+#: An ETag is ``W/"n"``: a version is at most 18 ASCII digits (it fits in 64 bits).
+_ETAG = re.compile(r'(?:W/)?"?([0-9]{1,18})"?', re.ASCII)
+NUL: Final = "\x00"
+
+
+def refuse_nul(value: Any, where: str) -> None:
+    """Refuse U+0000 anywhere in a parsed JSON value, in keys as in strings.
+
+    PostgreSQL cannot store NUL in text or jsonb and SQLite can, so without
+    this the same request would be a 500 on one database and accepted on the
+    other. Iterative, because JSON may nest as deep as the parser allows.
+    """
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if NUL in item:
+                raise InvalidValue(f"The {where} contains the character U+0000, which is not "
+                                   "allowed in any SCIM value")
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
 
 
 async def read_json(request: Request, limits: Limits) -> Any:
@@ -40,9 +72,11 @@ async def read_json(request: Request, limits: Limits) -> Any:
         if len(body) > limits.max_body_bytes:
             raise PayloadTooLarge(f"The body exceeds {limits.max_body_bytes} bytes")
     try:
-        return orjson.loads(body)
+        parsed = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise InvalidSyntax(f"The body is not valid JSON: {exc}") from None
+    refuse_nul(parsed, "body")
+    return parsed
 
 
 def paths_param(value: str | list[str] | None) -> list[AttrPath]:
@@ -50,9 +84,22 @@ def paths_param(value: str | list[str] | None) -> list[AttrPath]:
     if value is None:
         return []
     items = value.split(",") if isinstance(value, str) else value
-    if not all(isinstance(i, str) for i in items):
-        raise InvalidValue("attribute lists must be strings")
+    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+        raise InvalidValue("'attributes' and 'excludedAttributes' must be a comma-separated "
+                           "string or an array of strings")
     return [parse_attr_path(i.strip()) for i in items if i.strip()]
+
+
+def sort_param(value: object) -> AttrPath | None:
+    """``sortBy``: absent or "" for no sorting, else exactly one attribute path."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not value.strip() or "," in value:
+        raise InvalidValue("'sortBy' must name one attribute")
+    try:
+        return parse_attr_path(value)
+    except InvalidPath as exc:
+        raise InvalidValue(f"'sortBy': {exc.detail}") from None
 
 
 def filter_param(value: object, limits: Limits) -> Filter | None:
@@ -65,28 +112,35 @@ def filter_param(value: object, limits: Limits) -> Filter | None:
 
 
 def int_param(value: object, name: str, default: int) -> int:
+    """Every integer parameter, from a query string or a JSON body (``bounded_int``).
+
+    Within ±``MAX_INT_PARAM``; anything else is ``400 invalidValue``, never an
+    overflow further down.
+    """
     if value is None or value == "":
         return default
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        try:
-            return int(value)
-        except ValueError:
-            pass
-    raise InvalidValue(f"'{name}' must be an integer")
+    number = bounded_int(value, -MAX_INT_PARAM, MAX_INT_PARAM)
+    if number is None:
+        raise InvalidValue(f"'{name}' must be an integer from {-MAX_INT_PARAM} to "
+                           f"{MAX_INT_PARAM}")
+    return number
 
 
 def _etag_versions(header: str) -> set[int] | None:
-    """The versions named by an If-Match/If-None-Match header; None for ``*``."""
+    """The versions named by an If-Match/If-None-Match header; None for ``*``.
+
+    The one ETag parser: a tag is ``W/"n"`` (or ``"n"``) with at most 18 ASCII
+    digits. Any other tag cannot be one this server issued, so it is ignored:
+    it matches no version (If-Match fails with 412, If-None-Match passes).
+    """
     versions: set[int] = set()
     for part in header.split(","):
         tag = part.strip()
         if tag == "*":
             return None
-        tag = tag.removeprefix("W/").strip('"')
-        if tag.isdigit():
-            versions.add(int(tag))
+        found = _ETAG.fullmatch(tag)
+        if found is not None:
+            versions.add(int(found.group(1)))
     return versions
 
 

@@ -26,6 +26,9 @@ def sort_key(
     resolved = resolve(path, rtype)
     if resolved is None:
         raise InvalidValue(f"Cannot sort by unknown attribute '{path}'")
+    if "never" in (resolved.attr.returned, resolved.leaf.returned):
+        # Sorting by a value that is never returned (a password hash) would leak its order.
+        raise InvalidValue(f"Cannot sort by '{path}', which is never returned")
     if text_only and resolved.leaf.type not in ("string", "reference", "dateTime"):
         raise InvalidValue(f"Cursor pagination cannot sort by '{path}', which is not text")
     column = indexed_columns(table).get(resolved.names)
