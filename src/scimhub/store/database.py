@@ -31,6 +31,7 @@ class MissingDriver(RuntimeError):
     """The database URL names a driver that is not installed; the message says what to
     install."""
 
+
 T = TypeVar("T")
 
 
