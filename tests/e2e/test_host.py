@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from scimhub.server.hosts import BadPublicUrl, HostPolicy, parse_public_url
 from tests.e2e.helpers import entra_user_body, unique
 from tests.e2e.server import ServerProcess
 from tests.support.postgres import temporary_database
@@ -149,6 +150,22 @@ def test_a_public_url_that_is_not_one_is_refused_at_start(tmp_path: Path) -> Non
         assert result.returncode == 2, result.stderr
         assert "--public-url" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "never.db").exists()
+
+
+def test_which_host_headers_a_policy_trusts() -> None:
+    policy = HostPolicy.build(public_url="https://SCIM.contoso.example:8443/idm/",
+                              bind_host="10.0.0.5", trusted=["Alt.Contoso.example", " "])
+    assert policy.public_url == "https://SCIM.contoso.example:8443/idm"
+    for host in ("localhost:8000", "127.0.0.1", "[::1]:8000", "10.0.0.5:8000",
+                 "scim.contoso.example:8443", "alt.contoso.example", None):
+        assert policy.allows(host), host
+    for host in ("evil.example", "evil.example:8000", "[::2]:80", "localhost.evil.example",
+                 "scim.contoso.example.evil.example", "", "a:b:c"):
+        assert not policy.allows(host), host
+    assert HostPolicy.from_environment(policy.to_environment()) == HostPolicy.build(
+        public_url=policy.public_url, trusted=policy.trusted)
+    with pytest.raises(BadPublicUrl):
+        parse_public_url("https://scim.contoso.example/scim/v2/")
 
 
 def _sign_in(base: str, email: str, password: str,
