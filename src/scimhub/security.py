@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,11 @@ from cryptography.fernet import Fernet, InvalidToken
 
 TOKEN_SCHEME = "scimhub"  # noqa: S105 - a public prefix, not a secret
 _PASSWORDS = PasswordHasher()
+#: One Argon2 computation at a time per process: each already runs on several lanes
+#: (``parallelism=4``) and takes 64 MiB, so more at once would add memory and take the
+#: CPU from every other request (40 concurrent creates with a password would otherwise
+#: hold 2.5 GiB and starve the event loop), without hashing any faster.
+_HASHING = threading.BoundedSemaphore(1)
 PASSWORD_HASH_PREFIX = "$argon2"  # noqa: S105 - the hash format marker
 
 
@@ -54,12 +60,15 @@ def token_matches(token: str, digest: str) -> bool:
 
 
 def hash_password(password: str) -> str:
-    return _PASSWORDS.hash(password)
+    """Argon2id; slow on purpose, so call it from a worker thread, never the event loop."""
+    with _HASHING:
+        return _PASSWORDS.hash(password)
 
 
 def verify_password(password: str, password_hash: str) -> bool:
     try:
-        return _PASSWORDS.verify(password_hash, password)
+        with _HASHING:
+            return _PASSWORDS.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 

@@ -73,8 +73,8 @@ def describe(method: str, path: str, location: str | None) -> tuple[str | None, 
 
 class AuditWriter:
     """Write-behind, in batches: entries are written together right after the responses
-    that produced them, on the event loop's next turn (SQLite, which answers in
-    microseconds) or in a thread (PostgreSQL), one transaction per batch.
+    that produced them, in a thread (``inline``: on the event loop's next turn), one
+    transaction per batch.
 
     Like any record made after the response, an entry is lost if the process
     dies in that instant; the SCIM write it describes is not.

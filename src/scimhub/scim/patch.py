@@ -50,12 +50,20 @@ implemented):
   two new primaries in one value are ``invalidValue`` (RFC 7643 §2.4).
 * Adding a value already present changes nothing (RFC 7644 §3.5.2.1); members
   (whose ``value`` is immutable) are the same member when ``value`` is equal.
+* Limits (``scim/limits.py``): an operation that leaves a multi-valued attribute
+  with more values than ``max_values_per_attribute`` (and more than it had) is
+  ``invalidValue``, and so is one sending more values than that; a request
+  whose operations would visit more than ``max_patch_work`` values in total is
+  ``tooMany``, refused before the operation that crosses the bound runs. Every
+  per-value step is linear (de-duplication by hashing), so that bound is a
+  bound on time. Either way nothing is written.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping, Sequence
+import json
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final, Literal
@@ -67,9 +75,11 @@ from scimhub.scim.errors import (
     InvalidValue,
     Mutability,
     NoTarget,
+    TooMany,
 )
 from scimhub.scim.filter_parser import parse_patch_path
 from scimhub.scim.filters import And, Compare, Filter, Or
+from scimhub.scim.limits import DEFAULT_LIMITS, UNLIMITED, Limits, check_values, value_counts
 from scimhub.scim.matching import element_matches
 from scimhub.scim.paths import AttrPath, PatchPath
 from scimhub.scim.resolve import resolve
@@ -186,31 +196,52 @@ class _Target:
         return self.value_filter is not None or (self.sub is not None and self.attr.multi_valued)
 
 
-def apply_patch(doc: Document, ops: Sequence[PatchOperation], rtype: ResourceType) -> Document:
+class _Work:
+    """What the operations of one request may still visit (``Limits.max_patch_work``)."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.left = limits.max_patch_work
+        self.limits = limits
+
+    def charge(self, visits: int) -> None:
+        self.left -= visits
+        if self.left < 0:
+            raise TooMany(
+                f"The operations of this PATCH would visit more than "
+                f"{self.limits.max_patch_work} attribute values; split it into smaller requests")
+
+
+def apply_patch(doc: Document, ops: Sequence[PatchOperation], rtype: ResourceType,
+                limits: Limits = DEFAULT_LIMITS) -> Document:
     """Apply ``ops`` in order to a copy of ``doc`` and return it.
 
     All or nothing (RFC 7644 §3.5.2): the input is never mutated, so an error
-    in any operation leaves the stored resource as it was.
+    in any operation leaves the stored resource as it was. The value limit is
+    checked after every operation, so that no intermediate state grows past it.
     """
     result = copy.deepcopy(doc)
+    before = value_counts(doc, rtype)
+    work = _Work(limits)
     for op in ops:
-        _apply_operation(result, op, rtype)
+        _apply_operation(result, op, rtype, work)
+        check_values(result, rtype, limits.max_values_per_attribute, before)
     _check_required(doc, result, rtype)
     _tidy(result, rtype)
     return result
 
 
-def _apply_operation(doc: Document, op: PatchOperation, rtype: ResourceType) -> None:
+def _apply_operation(doc: Document, op: PatchOperation, rtype: ResourceType, work: _Work
+                     ) -> None:
     if op.path is None:
         if op.op == "remove":
             raise NoTarget("'remove' requires a 'path' (RFC 7644 §3.5.2.2)")
-        _apply_block(doc, op.op, op.value, rtype, None)
+        _apply_block(doc, op.op, op.value, rtype, None, work)
         return
     block = _named_block(op.path, rtype)
     if block is not None:
-        _apply_block_path(doc, op, rtype, block)
+        _apply_block_path(doc, op, rtype, block, work)
         return
-    _apply_target(doc, op.op, _resolve_path(op.path, rtype), op.value)
+    _apply_target(doc, op.op, _resolve_path(op.path, rtype), op.value, work)
 
 
 def _named_block(path: PatchPath, rtype: ResourceType) -> Schema | None:
@@ -221,11 +252,12 @@ def _named_block(path: PatchPath, rtype: ResourceType) -> Schema | None:
 
 
 def _apply_block_path(
-    doc: Document, op: PatchOperation, rtype: ResourceType, block: Schema
+    doc: Document, op: PatchOperation, rtype: ResourceType, block: Schema, work: _Work
 ) -> None:
     """A path naming a whole schema: its attributes as a complex value (RFC 7644 §3.10)."""
+    work.charge(1)
     if op.op != "remove":
-        _apply_block(doc, op.op, op.value, rtype, block)
+        _apply_block(doc, op.op, op.value, rtype, block, work)
     elif block is rtype.schema:
         raise Mutability("The core schema of a resource cannot be removed")
     else:
@@ -250,7 +282,7 @@ def _resolve_path(path: PatchPath, rtype: ResourceType) -> _Target:
 
 
 def _apply_block(
-    doc: Document, op: Op, value: Any, rtype: ResourceType, scope: Schema | None
+    doc: Document, op: Op, value: Any, rtype: ResourceType, scope: Schema | None, work: _Work
 ) -> None:
     """Path-less add/replace (RFC 7644 §3.5.2.1, §3.5.2.3): one operation per key.
 
@@ -268,17 +300,18 @@ def _apply_block(
     for key, item in value.items():
         if not isinstance(key, str):
             raise InvalidValue("Attribute names must be strings")
-        _apply_key(doc, op, key, item, rtype, scope)
+        _apply_key(doc, op, key, item, rtype, scope, work)
 
 
 def _apply_key(
-    doc: Document, op: Op, key: str, value: Any, rtype: ResourceType, scope: Schema | None
+    doc: Document, op: Op, key: str, value: Any, rtype: ResourceType, scope: Schema | None,
+    work: _Work,
 ) -> None:
     if key.lower() == "schemas":
         return  # the server owns 'schemas'
     block = rtype.schema_for(key) if scope is None else None
     if block is not None:
-        _apply_block(doc, op, value, rtype, block)
+        _apply_block(doc, op, value, rtype, block, work)
         return
     path = _key_path(key, rtype, scope)
     if path is None:
@@ -288,7 +321,8 @@ def _apply_key(
         raise InvalidValue(f"Unknown attribute '{key}'")
     if resolved.leaf.mutability == "readOnly" or resolved.attr.mutability == "readOnly":
         return  # clients echo id, meta, groups back: ignore rather than fail
-    _apply_target(doc, op, _Target(resolved.container, resolved.attr, resolved.sub), value)
+    _apply_target(doc, op, _Target(resolved.container, resolved.attr, resolved.sub), value,
+                  work)
 
 
 def _key_path(key: str, rtype: ResourceType, scope: Schema | None) -> AttrPath | None:
@@ -307,10 +341,19 @@ def _key_path(key: str, rtype: ResourceType, scope: Schema | None) -> AttrPath |
     return AttrPath(name, sub or None, schema.id if schema is not None else None)
 
 
-def _apply_target(doc: Document, op: Op, target: _Target, value: Any) -> None:
+def _apply_target(doc: Document, op: Op, target: _Target, value: Any, work: _Work) -> None:
     kind = "select" if target.select else "sub" if target.sub is not None else "attr"
     _check_target(target)
     holder = _holder(doc, target.container)
+    visits = 1
+    if target.attr.multi_valued:
+        sent = len(value) if isinstance(value, list) else 0
+        max_values = work.limits.max_values_per_attribute
+        if sent > max_values and op != "remove" and target.attr.name not in UNLIMITED:
+            raise InvalidValue(f"'{target.attr.name}' may hold at most {max_values} values, "
+                               f"and {sent} were sent")
+        visits += len(_element_list(holder.get(target.attr.name))) + sent
+    work.charge(visits)
     _HANDLERS[(kind, op == "remove")](holder, target, op, value)
 
 
@@ -553,8 +596,11 @@ def _merge_multi(attr: Attribute, current: Any, value: Any, replace: bool) -> li
     """Append (add) or substitute (replace) values, never duplicating one (RFC 7644 §3.5.2.1)."""
     new = _elements(attr, value)
     result = [] if replace else _element_list(current)
+    seen = {_identity(attr, existing) for existing in result}
     for item in new:
-        if not any(_same(attr, item, existing) for existing in result):
+        key = _identity(attr, item)
+        if key not in seen:
+            seen.add(key)
             result.append(item)
     _fix_primary(attr, result, new)
     return result or None
@@ -578,31 +624,46 @@ def _without(attr: Attribute, current: Any, value: Any) -> list[Any] | None:
     if attr.type == "complex":
         if any("value" not in item for item in listed):
             raise InvalidValue(f"Values to remove from '{attr.name}' must carry 'value'")
-        ids = [item["value"] for item in listed]
+        ids = {_hashable(item["value"]) for item in listed}
         keep = [
-            e for e in _element_list(current) if not (isinstance(e, dict) and e.get("value") in ids)
+            e for e in _element_list(current)
+            if not (isinstance(e, dict) and _hashable(e.get("value")) in ids)
         ]
     else:
-        keep = [e for e in _element_list(current) if e not in listed]
+        gone = {_hashable(item) for item in listed}
+        keep = [e for e in _element_list(current) if _hashable(e) not in gone]
     return keep or None
 
 
-def _same(attr: Attribute, a: Any, b: Any) -> bool:
-    """Identical values; members (immutable ``value``) are the same member by ``value``."""
+def _identity(attr: Attribute, value: Any) -> Hashable:
+    """What makes two values the same value, as a hash key (so merging is linear):
+    members (immutable ``value``) are the same member by ``value``; anything else when
+    equal."""
     key = attr.sub("value")
-    if key is not None and key.mutability == "immutable" and isinstance(b, dict):
-        return bool(a.get("value") == b.get("value"))
-    return bool(a == b)
+    if key is not None and key.mutability == "immutable" and isinstance(value, dict):
+        return ("member", _hashable(value.get("value")))
+    return _hashable(value)
+
+
+def _hashable(value: Any) -> Hashable:
+    """A hash key equal for equal values: complex values hold only simple ones."""
+    if isinstance(value, dict):
+        try:
+            return ("complex", frozenset(value.items()))
+        except TypeError:  # a nested value, which canonical documents do not hold
+            return ("json", json.dumps(value, sort_keys=True, default=str))
+    if isinstance(value, list):
+        return ("json", json.dumps(value, sort_keys=True, default=str))
+    return ("simple", value)
 
 
 def _fix_primary(attr: Attribute, elements: list[Any], touched: Sequence[Any]) -> None:
     """RFC 7644 §3.5.2: a value set primary demotes the others; RFC 7643 §2.4: only one."""
     if attr.sub("primary") is None:
         return
+    present = {id(e) for e in elements}
     fresh = [
-        t
-        for t in touched
-        if isinstance(t, dict) and t.get("primary") is True and any(t is e for e in elements)
+        t for t in touched if isinstance(t, dict) and t.get("primary") is True and id(t) in present
     ]
     if len(fresh) > 1:
         raise InvalidValue(f"At most one value of '{attr.name}' may be primary (RFC 7643 §2.4)")

@@ -13,17 +13,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scimhub.scim.errors import InvalidSyntax, InvalidValue
+from scimhub.scim.limits import DEFAULT_LIMITS, check_values
 from scimhub.scim.schema import Attribute, ResourceType, common_attribute
 
 _TRUE = {"true"}
 _FALSE = {"false"}
 
 
-def normalize_resource(body: object, rtype: ResourceType) -> dict[str, Any]:
+def normalize_resource(body: object, rtype: ResourceType,
+                       max_values: int = DEFAULT_LIMITS.max_values_per_attribute
+                       ) -> dict[str, Any]:
     """Validate a POST/PUT body and return its canonical stored form.
 
     The result holds ``externalId``, core attributes and one object per
     extension URN; never ``id``, ``meta`` or ``schemas``, which the server owns.
+    A multi-valued attribute with more than ``max_values`` values is refused
+    (``scim/limits.py`` says why).
     """
     if not isinstance(body, dict):
         raise InvalidSyntax("The request body must be a JSON object")
@@ -31,6 +36,7 @@ def normalize_resource(body: object, rtype: ResourceType) -> dict[str, Any]:
     doc: dict[str, Any] = {}
     for key, value in body.items():
         _put_top_level(doc, key, value, rtype)
+    check_values(doc, rtype, max_values)
     check_required(doc, rtype)
     return doc
 

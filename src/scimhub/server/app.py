@@ -44,7 +44,7 @@ def create_app(ctx: AppContext, hosts: HostPolicy | None = None) -> Starlette:
     answers any Host and builds URLs from it."""
     async def healthz(_request: Request) -> Response:
         try:
-            await ctx.run(lambda: _ping(ctx.db))
+            await ctx.health(lambda: _ping(ctx.db))
         except Exception:
             log.exception("health check failed")
             return JSONResponse({"status": "unavailable"}, status_code=503)
@@ -78,6 +78,7 @@ def create_app(ctx: AppContext, hosts: HostPolicy | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         yield
+        ctx.close()
         ctx.db.dispose()
 
     app = Starlette(

@@ -48,6 +48,15 @@ def hash_password_attribute(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+class _PasswordToHash(Exception):
+    """A PATCH sets ``password``: its transaction is abandoned, the password hashed with no
+    lock held (Argon2 takes tens of milliseconds), and the PATCH run again with the hash."""
+
+    def __init__(self, password: str) -> None:
+        super().__init__("password to hash")  # the password itself stays out of messages
+        self.password = password
+
+
 def base_url(request: Request) -> str:
     """The Tenant URL: from ``--public-url`` when configured, never from an untrusted Host."""
     return public_base(request) + "/scim/v2"
@@ -144,13 +153,17 @@ class ResourceEndpoints:
             after = (cursor.key, cursor.id)
         proj = self._projection(query.attributes, query.excluded)
         refs = self._wants_references(proj)
-        page = await self.ctx.run(lambda: self.ctx.resources.search_after(
-            tenant, self.rtype, query.filter, query.sort_by, query.descending, after,
-            query.count, refs))
-        following = (encode_cursor(Cursor(page.last[0], page.last[1], marker))
-                     if page.last is not None else None)
-        return cursor_response(page.total, [self._render(r, proj, base) for r in page.resources],
-                               following)
+
+        def work() -> tuple[int, list[dict[str, Any]], tuple[Any, str] | None]:
+            page = self.ctx.resources.search_after(
+                tenant, self.rtype, query.filter, query.sort_by, query.descending, after,
+                query.count, refs)
+            return page.total, [self._render(r, proj, base) for r in page.resources], page.last
+
+        total, docs, last = await self.ctx.run(work)  # rendering 1,000 results: off the loop
+        following = (encode_cursor(Cursor(last[0], last[1], marker))
+                     if last is not None else None)
+        return cursor_response(total, docs, following)
 
     async def page(
         self, tenant: TenantId, query: Query, start: int, count: int, base: str,
@@ -165,14 +178,22 @@ class ResourceEndpoints:
                 attributes = [AttrPath("id")]
         proj = self._projection(attributes, excluded)
         refs = self._wants_references(proj)
-        page = await self.ctx.run(lambda: self.ctx.resources.search(
-            tenant, self.rtype, query.filter, query.sort_by, query.descending, start, count,
-            refs))
-        return page.total, [self._render(r, proj, base) for r in page.resources]
+
+        def work() -> tuple[int, list[dict[str, Any]]]:
+            page = self.ctx.resources.search(
+                tenant, self.rtype, query.filter, query.sort_by, query.descending, start, count,
+                refs)
+            return page.total, [self._render(r, proj, base) for r in page.resources]
+
+        return await self.ctx.run(work)  # rendering 1,000 results: off the loop too
 
     # -- writes -------------------------------------------------------------
 
     def _normalize(self, body: Any) -> tuple[dict[str, Any], list[Member] | None]:
+        """The stored form of a POST/PUT body, ``password`` hashed: called in a worker
+        thread (``ctx.run``), before the transaction begins, since Argon2 takes tens of
+        milliseconds of CPU that neither the event loop nor the write lock should wait
+        for."""
         members: list[Member] | None = None
         if self.is_group and isinstance(body, dict):
             body = dict(body)
@@ -181,28 +202,36 @@ class ResourceEndpoints:
             assert members_attr is not None
             value = body.pop(key) if key else None
             members = list(parse_members(value, members_attr)) if value is not None else []
-        return hash_password_attribute(normalize_resource(body, self.rtype)), members
+        doc = normalize_resource(body, self.rtype, self.ctx.limits.max_values_per_attribute)
+        return hash_password_attribute(doc), members
 
     async def create(self, request: Request) -> Response:
         tenant = await self.ctx.tenant(request)
         body = await read_json(request, self.ctx.limits)
-        doc, members = self._normalize(body)
         proj = self._query_projection(request)
         refs = self._wants_references(proj)
-        stored = await self.ctx.run(lambda: self.ctx.resources.create(
-            tenant, self.rtype, doc, members or (), refs))
+
+        def work() -> StoredResource:
+            doc, members = self._normalize(body)
+            return self.ctx.resources.create(tenant, self.rtype, doc, members or (), refs)
+
+        stored = await self.ctx.run(work)
         return self._one(request, stored, proj, status=201)
 
     async def replace(self, request: Request) -> Response:
         tenant = await self.ctx.tenant(request)
         body = await read_json(request, self.ctx.limits)
-        doc, members = self._normalize(body)
         rid = request.path_params["id"]
         check = precondition(request)
         proj = self._query_projection(request)
         refs = self._wants_references(proj)
-        stored = await self.ctx.run(lambda: self.ctx.resources.replace(
-            tenant, self.rtype, rid, doc, check, members, refs))
+
+        def work() -> StoredResource:
+            doc, members = self._normalize(body)
+            return self.ctx.resources.replace(tenant, self.rtype, rid, doc, check, members,
+                                              refs)
+
+        stored = await self.ctx.run(work)
         return self._one(request, stored, proj)
 
     async def patch(self, request: Request) -> Response:
@@ -210,12 +239,18 @@ class ResourceEndpoints:
         body = await read_json(request, self.ctx.limits)
         ops = parse_patch_request(body, max_operations=self.ctx.limits.max_patch_operations)
         attr_ops, member_changes = split_member_operations(ops, self.rtype)
-        rtype = self.rtype
+        rtype, limits = self.rtype, self.ctx.limits
+        hashed: dict[str, str] = {}
 
         def transform(doc: dict[str, Any]) -> dict[str, Any]:
-            patched = apply_patch(doc, attr_ops, rtype)
+            patched = apply_patch(doc, attr_ops, rtype, limits)
             check_required(patched, rtype)
-            return hash_password_attribute(patched)
+            password = patched.get("password")
+            if isinstance(password, str) and not password.startswith(PASSWORD_HASH_PREFIX):
+                if password not in hashed:
+                    raise _PasswordToHash(password)  # rolls back; hashed outside, then again
+                patched = {**patched, "password": hashed[password]}
+            return patched
 
         rid = request.path_params["id"]
         check = precondition(request)
@@ -224,8 +259,16 @@ class ResourceEndpoints:
         silent = self.is_group and "attributes" not in q and "excludedAttributes" not in q
         proj = self._query_projection(request)
         refs = not silent and self._wants_references(proj)
-        stored = await self.ctx.run(lambda: self.ctx.resources.modify(
-            tenant, rtype, rid, transform, member_changes, check, refs))
+
+        def work() -> StoredResource:
+            while True:
+                try:
+                    return self.ctx.resources.modify(
+                        tenant, rtype, rid, transform, member_changes, check, refs)
+                except _PasswordToHash as needed:
+                    hashed[needed.password] = hash_password(needed.password)
+
+        stored = await self.ctx.run(work)
         if silent:
             return Response(status_code=204, headers={"ETag": etag(stored.version)})
         return self._one(request, stored, proj)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -56,6 +57,34 @@ class Database:
         #: The driver's IntegrityError (PEP 249): a unique or foreign key violation.
         self.integrity_error: type[Exception] = dbapi.IntegrityError
         self.operational_error: type[Exception] = dbapi.OperationalError
+        self._write_lock = threading.RLock()
+
+    def is_timeout(self, exc: Exception) -> bool:
+        """A statement stopped by ``time_limit``: SQLite's progress handler interrupted it,
+        or PostgreSQL's ``statement_timeout`` cancelled it (SQLSTATE 57014)."""
+        if self.is_sqlite:
+            return "interrupted" in str(exc)
+        return getattr(exc, "sqlstate", None) == "57014"
+
+    @contextmanager
+    def time_limit(self, seconds: float | None) -> Iterator[None]:
+        """Bound the database time of what this thread runs inside the block.
+
+        So that one request's scanning query cannot run unbounded: on SQLite a
+        progress handler (installed on every connection) interrupts any statement
+        still running ``seconds`` after the block began; on PostgreSQL
+        ``statement_timeout`` is set for each transaction begun here. The
+        statement fails with the driver's OperationalError (``is_timeout``). A
+        streamed response gets a fresh block per batch, so a slow reader is never
+        charged for its own pauses.
+        """
+        previous = getattr(_budget, "seconds", None), getattr(_budget, "deadline", None)
+        _budget.seconds = seconds
+        _budget.deadline = None if seconds is None else time.monotonic() + seconds
+        try:
+            yield
+        finally:
+            _budget.seconds, _budget.deadline = previous
 
     def is_transient(self, exc: Exception) -> bool:
         """A deadlock or serialization failure (PostgreSQL), or a busy database (SQLite):
@@ -101,8 +130,18 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Tx]:
-        """One transaction that holds the write lock from its first statement."""
-        with self._transaction("BEGIN IMMEDIATE") as tx:
+        """One transaction that holds the write lock from its first statement.
+
+        On SQLite, writers of this process also queue on a lock first: SQLite
+        admits one writer, and a thread blocked on a Python lock wakes the
+        moment it is free, where SQLite's busy handler polls with sleeps of up
+        to 100 ms.
+        """
+        if not self.is_sqlite:
+            with self._transaction("BEGIN IMMEDIATE") as tx:
+                yield tx
+            return
+        with self._write_lock, self._transaction("BEGIN IMMEDIATE") as tx:
             yield tx
 
     @contextmanager
@@ -112,6 +151,9 @@ class Database:
             cursor = conn.cursor()
             if self.is_sqlite:
                 cursor.execute(begin)
+            elif (seconds := getattr(_budget, "seconds", None)) is not None:
+                cursor.execute("SELECT set_config('statement_timeout', %s, true)",
+                               (f"{int(seconds * 1000)}ms",))
             try:
                 yield Tx(cursor, self.compiler)
             except BaseException:
@@ -139,6 +181,17 @@ def _create_private(path: Path) -> None:
     os.close(fd)  # an empty file is an empty SQLite database
 
 
+#: The statement time budget of the current thread (``Database.time_limit``).
+_budget = threading.local()
+
+
+def _over_budget() -> int:
+    """SQLite's progress handler: non-zero interrupts the statement, once this thread is
+    past the deadline ``Database.time_limit`` set (never outside such a block)."""
+    deadline = getattr(_budget, "deadline", None)
+    return 1 if deadline is not None and time.monotonic() > deadline else 0
+
+
 def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     # Take transaction control away from the sqlite3 module, so that we
     # decide when BEGIN happens and of which kind.
@@ -154,6 +207,7 @@ def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
     dbapi_conn.create_function("scim_fold", 1, _fold, deterministic=True)
+    dbapi_conn.set_progress_handler(_over_budget, 10_000)
 
 
 def _sqlite_begin(conn: Any) -> None:
