@@ -226,9 +226,12 @@ class ScimTarget:
         """PATCH add members, safe to retry; returns a note when a lost answer was recovered.
 
         An add is idempotent in effect on scimhub, but a target may keep a member twice or
-        answer 409 to a second add. So after a lost answer (or a 409) the client asks which of
-        these members the group holds now (``members_present``) and resends the add for the
-        others only: a member is never sent twice once the target shows it.
+        answer 409 to a second add. So after a lost answer (or a 409) the client waits the
+        back-off, asks which of these members the group holds now (``members_present``) and
+        resends the add for the others only: a member the target shows is never sent again.
+        This is safe because the target's own state decides, and the wait lets an add still in
+        flight land first; what it cannot rule out is a target slower than that wait, which a
+        target that keeps duplicates would then show twice (scimhub cannot: adds are sets).
         """
         path, pending, note = _resource_path("Groups", group_id), list(member_ids), None
         error: TargetError | None = None
@@ -260,8 +263,9 @@ class ScimTarget:
         raise error
 
     async def members_present(self, group_id: str, member_ids: Sequence[str]) -> set[str]:
-        """Which of ``member_ids`` the group holds, one filter query each (Entra's own check:
-        ``id eq "g" and members.value eq "u"``), so a large group is never read whole."""
+        """Which of ``member_ids`` the group holds: one query each, ``id eq "g" and
+        members.value eq "u"`` (RFC 7644 §3.4.2.2), so a large group is never read whole; at
+        most one batch (100) of queries, and only after a lost answer."""
         async def holds(member: str) -> bool:
             query = (f"{match_filter('id', group_id)} and "
                      f"{match_filter('members.value', member)}")
