@@ -165,8 +165,10 @@ def test_the_log_of_a_tenant_is_what_its_tokens_wrote(state: EngineState) -> Non
     state.write_log(shared, "none", [LogEntry("job", None, None, "acunetix-360", "quarantine",
                                               "failure")])
 
-    def identities(digests: list[str], **filters: str) -> list[str]:
-        return [str(e["identity"]) for e in state.search_log(token_digests=digests, **filters)]
+    def identities(digests: list[str], status: str | None = None, job_name: str | None = None,
+                   text: str | None = None) -> list[str]:
+        return [str(e["identity"]) for e in state.search_log(
+            token_digests=digests, status=status, job_name=job_name, text=text)]
 
     assert identities([a, old_a]) == ["a-fail", "a-new", "a-old"]
     assert identities([b]) == ["b-other", "b-shared"]
@@ -220,7 +222,7 @@ def _upgrade(database: Database, revision: str) -> None:
 
 
 def test_migration_0006_gives_each_job_name_one_id(at_0005: Database) -> None:
-    rows = {
+    rows: dict[str, list[dict[str, object]]] = {
         "tenants": [{"id": "t1", "name": "acme", "created": "2026", "deprovision": "soft"}],
         "api_tokens": [{"prefix": "p1", "tenant_id": "t1", "digest": "a" * 64,
                         "sealed": None, "created": "2026"}],
