@@ -44,16 +44,14 @@ def engine(job: Job, database: str, *extra: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def prepare(job: Job, prefix: str, users: int, concurrency: int = 8) -> None:
+def prepare(job: Job, prefix: str, users: int, lease: str = "3s") -> None:
     data = sample_directory(users=users, groups=3, members=20, domain=f"{prefix}.example")
     for group in data["groups"]:
         group["displayName"] = f"{prefix} {group['displayName']}"
     job.write(data)
     config = (job.workdir / "job.toml").read_text().split("[[scope.filters]]")[0]
     config = config.replace('mode = "assigned"', 'mode = "all"').replace(
-        'interval = "40m"', 'interval = "1s"\nlease = "3s"').replace(
-        'token_env = "SCIMHUB_TARGET_TOKEN"',
-        f'token_env = "SCIMHUB_TARGET_TOKEN"\nconcurrency = {concurrency}')
+        'interval = "40m"', f'interval = "1s"\nlease = "{lease}"')
     (job.workdir / "job.toml").write_text(config)
 
 
@@ -198,32 +196,46 @@ def test_sigterm_finishes_what_is_in_flight_and_exits(
 
 def test_two_workers_one_killed_the_job_runs_in_one_place_at_a_time(
         target: ServerProcess, tmp_path: Path) -> None:  # noqa: F811
-    """Worker A starts the initial cycle; worker B starts while it runs and must not touch
-    the target (it has no lease) until A is killed; then B takes the job over and
-    finishes it: every user created once, one create per user in the target's audit log."""
+    """Worker A starts the initial cycle and is frozen (SIGSTOP) mid-cycle, holding its lease;
+    worker B starts and tries the job for seconds: it must not touch the target. Then A is
+    killed, B takes the job over at once and finishes it: every user created once, one
+    create per user in the target's audit log. (Freezing A keeps its cycle from ending
+    before B has tried, however fast or loaded the machine is.)"""
     job = Job(target, tmp_path)
-    prepare(job, "lease", 500, concurrency=1)  # a cycle long enough for B to try meanwhile
+    prepare(job, "lease", 500, lease="90s")
     since = utc_now()
     with temporary_database() as database:
+        postgres_port = urlsplit(database).port or 5432
         first = engine(job, database)
-        wait_until(lambda: count(job, "lease")[0] >= 10, 60, "worker A has started its cycle",
-                   first)
-        second = engine(job, database)
-        watch = Watch(target.port, {"A": first, "B": second})
-        watch.start()
-        b_started = time.monotonic()
-        wait_until(lambda: count(job, "lease")[0] >= 60 and time.monotonic() - b_started > 4,
-                   90, "worker A created 60 users and B has run for 4 s", first, second)
-        created_before_kill = count(job, "lease")[0]
-        first.kill()
-        first.wait()
-        killed = time.monotonic()
-        wait_until(lambda: count(job, "lease")[0] >= 500 and groups(job, "lease") >= 3, 120,
-                   "worker B finished the job after A was killed", second)
-        assert stop(second) == 0
-        watch.done.set()
-        watch.join()
-        created = engine_creates(job, database)
+        second: subprocess.Popen[str] | None = None
+        try:
+            wait_until(lambda: count(job, "lease")[0] >= 10, 60,
+                       "worker A has started its cycle", first)
+            first.send_signal(signal.SIGSTOP)
+            frozen = time.monotonic()
+            created_before_kill = count(job, "lease")[0]
+            second = engine(job, database)
+            watch = Watch(target.port, {"A": first, "B": second})
+            watch.start()
+            b = second
+            wait_until(lambda: target_connections(b.pid, postgres_port) > 0, 60,
+                       "worker B has connected to the engine's database", second)
+            time.sleep(8)  # B asks for the lease every second (interval 1s) meanwhile
+            assert time.monotonic() - frozen < 80, "B started too late: A's lease ran out"
+            first.kill()
+            first.wait()
+            killed = time.monotonic()
+            wait_until(lambda: count(job, "lease")[0] >= 500 and groups(job, "lease") >= 3,
+                       120, "worker B finished the job after A was killed", second)
+            assert stop(second) == 0
+            watch.done.set()
+            watch.join()
+            created = engine_creates(job, database)
+        finally:
+            for process in (first, second):
+                if process is not None and process.poll() is None:
+                    process.kill()
+                    process.wait()
     assert created_before_kill < 500, "A finished before the kill: the test proved nothing"
     assert watch.talked("A", before=killed) > 0, "A was seen working"
     assert watch.talked("B", before=killed) == 0, (
