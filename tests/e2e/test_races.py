@@ -93,26 +93,44 @@ def test_concurrent_member_adds_lose_nothing(workers: ServerProcess) -> None:
             {"op": "Add", "path": "members", "value": [{"value": m} for m in mine]}]})
 
     responses = race(workers, 20, add)
-    assert {r.status_code for r in responses} == {204}
+    assert Counter(r.status_code for r in responses) == {204: 20}, [
+        r.text for r in responses if r.status_code != 204]
     with client_for(workers) as client:
         members = client.get(f"/Groups/{group['id']}").json()["members"]
     assert sorted(m["value"] for m in members) == sorted(people)
+    assert len(members) == 40
 
 
 def test_burst_of_creates_and_deletes_leaves_no_orphan_memberships(
         workers: ServerProcess) -> None:
+    """Ten users are deleted while ten PATCHes add members. Five of the PATCHes add only the
+    ten users that stay: each must succeed. Five also add the users being deleted: each
+    either wins (204, and the delete then removes those rows) or finds a user gone (400
+    invalidValue, nothing applied). Either way no membership row may outlive its user."""
     with client_for(workers) as client:
         people = [create_user(client)["id"] for _ in range(20)]
         group = create_group(client)
+    staying, leaving = people[0::2], people[1::2]
 
     def churn(c: httpx.Client, i: int) -> httpx.Response:
         if i % 2:
-            return c.delete(f"/Users/{people[i]}")
+            return c.delete(f"/Users/{leaving[i // 2]}")
+        added = staying if i % 4 == 0 else people
         return c.patch(f"/Groups/{group['id']}", json={"schemas": [PATCH_OP], "Operations": [
-            {"op": "add", "path": "members", "value": [{"value": p} for p in people]}]})
+            {"op": "add", "path": "members", "value": [{"value": p} for p in added]}]})
 
     responses = race(workers, 20, churn)
-    assert {r.status_code for r in responses} <= {204, 400}
+    deletes, safe_adds, racing_adds = responses[1::2], responses[0::4], responses[2::4]
+    assert Counter(r.status_code for r in deletes) == {204: 10}, [r.text for r in deletes]
+    assert Counter(r.status_code for r in safe_adds) == {204: 5}, [r.text for r in safe_adds]
+    for response in racing_adds:
+        assert response.status_code in (204, 400), response.text
+        if response.status_code == 400:
+            assert response.json()["scimType"] == "invalidValue", response.text
+    with client_for(workers) as client:
+        members = client.get(f"/Groups/{group['id']}").json().get("members", [])
+        assert all(client.get(f"/Users/{p}").status_code == 404 for p in leaving)
+    assert sorted(m["value"] for m in members) == sorted(staying)
     database = Database(workers.database)
     try:
         with database.engine.connect() as conn:
@@ -120,6 +138,9 @@ def test_burst_of_creates_and_deletes_leaves_no_orphan_memberships(
                 select(func.count()).select_from(group_members).where(
                     ~group_members.c.member_id.in_(select(users.c.id)),
                     ~group_members.c.member_id.in_(select(groups.c.id)))).scalar()
+            rows = conn.execute(select(func.count()).select_from(group_members).where(
+                group_members.c.group_id == group["id"])).scalar()
     finally:
         database.dispose()
     assert orphans == 0
+    assert rows == 10, "one row per staying member"
