@@ -40,6 +40,8 @@ class Bug:
     old: str
     new: str
     tests: tuple[str, ...]
+    #: A pytest ``-k`` expression, when only some tests of those files are meant to catch it.
+    select: str = ""
 
 
 BUGS = [
@@ -69,6 +71,22 @@ BUGS = [
         "if obj is None or not (sid in assigned and in_scope(self.job.scoping, obj)):",
         "if obj is None:",
         ("tests/provisioning/test_job_control.py",)),
+    Bug("lockout-api-settings", "wrong passwords on API Settings do not count toward the lockout",
+        "src/scimhub/console/settings_routes.py",
+        "            locked = await console.run(lambda: console.lockout.failed(session.email, "
+        "client))\n",
+        "            locked = None\n",
+        ("tests/console/test_sign_in_throttle.py",)),
+    Bug("console-log-job-filter", "the console's provisioning log ignores the job filter",
+        "src/scimhub/console/provisioning.py",
+        "search_log(job_name=job, token_digests=",
+        "search_log(job_name=None, token_digests=",
+        ("tests/console/test_provisioning_page.py", "tests/provisioning/test_job_identity.py")),
+    Bug("member-add-refused", "every member add is refused as naming a missing user",
+        "src/scimhub/store/resources.py",
+        "missing = [v for v in wanted if v not in types]",
+        "missing = list(wanted)",
+        ("tests/e2e/test_races.py",), select="burst"),
 ]
 
 
@@ -98,10 +116,12 @@ def environment(tree: Path) -> dict[str, str]:
     return env
 
 
-def run(source: Path, bug: Bug | None, tests: tuple[str, ...], pytest_args: list[str]
-        ) -> tuple[bool, str]:
+def run(source: Path, bug: Bug | None, tests: tuple[str, ...], pytest_args: list[str],
+        select: str = "") -> tuple[bool, str]:
     """(some test failed, the failing tests) for one planted bug, or for none (baseline)."""
     stop_early = ["-x"] if bug is not None else []  # one failure is enough to catch a bug
+    if select:
+        stop_early += ["-k", select]
     with tempfile.TemporaryDirectory(prefix="scimhub-mutant-") as work:
         tree = Path(work) / "tree"
         copy_tree(source, tree)
@@ -132,7 +152,8 @@ def main() -> None:
         raise SystemExit(f"unknown bugs: {', '.join(sorted(unknown))}")
     if args.list:
         for bug in chosen:
-            print(f"{bug.name}: {bug.why}\n  {bug.path}\n  tests: {' '.join(bug.tests)}")
+            only = f" -k {bug.select}" if bug.select else ""
+            print(f"{bug.name}: {bug.why}\n  {bug.path}\n  tests: {' '.join(bug.tests)}{only}")
         return
     missed = 0
     for bug in chosen:
@@ -141,7 +162,7 @@ def main() -> None:
         for tests in bug.tests:  # each file on its own: which of them catches the bug
             started = time.monotonic()
             failed, detail = run(args.source, None if args.baseline else bug, (tests,),
-                                 args.pytest.split())
+                                 args.pytest.split(), bug.select)
             caught |= failed
             if args.baseline:
                 verdict = "BROKEN" if failed or "passed" not in detail else "green"
