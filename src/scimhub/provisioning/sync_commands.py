@@ -26,7 +26,7 @@ from scimhub.provisioning.runner import (
 from scimhub.provisioning.sources.directory import SourceError
 from scimhub.store.database import Database, database_url
 from scimhub.store.migrate import migrate
-from scimhub.store.provisioning import EngineState, JobExists, JobRecord, NoSuchJob
+from scimhub.store.provisioning import EngineState, JobExists, JobRecord, JobState, NoSuchJob
 
 database_option = click.option("--database", default=None,
                                help="Where the engine keeps its state and log.")
@@ -252,7 +252,7 @@ def _known(state: EngineState, name: str) -> JobRecord:
 
 def _status(state: EngineState, name: str, interval: float | None) -> dict[str, Any]:
     found = state.job(name)
-    job_state = state.job_state(found.id) if found else state.job_state("")
+    job_state = found.state if found else JobState()
     cycles = state.cycles(found.id, 1) if found else []
     last = cycles[0] if cycles else None
     summary = (last.summary or {}) if last else {}
