@@ -50,13 +50,13 @@ class Actions:
     #: What happens to a user removed from the source directory.
     removed: Literal["disable", "delete"] = "delete"
     #: Accidental-deletion guard: a cycle that would disable or delete more objects than
-    #: this stops before the first one, until ``scimhub job allow-deletes`` (ENTRA.md §2.2).
+    #: this stops before the first one, until ``scimhub job allow-deletes`` (docs/entra.md §2.2).
     deletion_threshold: int = 500
 
 
 @dataclass(frozen=True)
 class QuarantineRules:
-    """Entra's escrow thresholds (ENTRA.md §2.7), configurable under ``[quarantine]``."""
+    """Entra's escrow thresholds (docs/entra.md §2.7), configurable under ``[quarantine]``."""
 
     min_failures: int = 5000
     failure_ratio: float = 0.4
@@ -79,7 +79,7 @@ class JobConfig:
     quarantine: QuarantineRules = field(default_factory=QuarantineRules)
     notifications: Notifications | None = None
     #: Escrow: a failed object is retried after this, then twice as long each time, up to a
-    #: day ("roughly 30m → 1h → 2h → 4h → 8h", ENTRA.md §1.9).
+    #: day ("roughly 30m → 1h → 2h → 4h → 8h", docs/entra.md §1.9).
     escrow_seconds: float = 1800.0
     #: How long a worker's claim on the job lasts without renewal (renewed as it works).
     lease_seconds: float = 300.0

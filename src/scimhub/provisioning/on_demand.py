@@ -1,6 +1,6 @@
 """Provision on demand: one user through every step now, with what each step decided.
 
-The steps are Entra's (ENTRA.md §2.8): test connection, import, scope, match,
+The steps are Entra's (docs/entra.md §2.8): test connection, import, scope, match,
 perform action. The user goes through the same code as in a cycle, so what
 on-demand shows is what the next cycle would do.
 """
