@@ -176,3 +176,12 @@ def test_forty_or_clauses_without_parentheses_are_a_filter(app: App) -> None:
     longest = " or ".join(["id pr"] * 455)  # 4,091 characters: the most the length limit allows
     total = client.get("/Users", params={"filter": longest, "count": 0}).json()["totalResults"]
     assert total == client.get("/Users", params={"count": 0}).json()["totalResults"]
+
+
+@pytest.mark.parametrize("instant", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+def test_a_date_time_beyond_year_1_or_9999_in_utc_is_invalid_filter(client: TestClient,
+                                                                    instant: str) -> None:
+    """Found by the fuzzer: OverflowError converting to UTC when the filter was compiled."""
+    for endpoint in ("/Users", "/Groups"):
+        response = client.get(endpoint, params={"filter": f'meta.created gt "{instant}"'})
+        assert_scim_error(response, 400, "invalidFilter")

@@ -62,7 +62,7 @@ class InvalidValue(ScimError):
 
 
 class InvalidVersion(ScimError):
-    scim_type = "invalidVersion"
+    scim_type = "invalidVers"  # RFC 7644 §3.12 spells it so
 
 
 class Sensitive(ScimError):

@@ -65,7 +65,12 @@ def parse_datetime(text: str) -> datetime:
     (a filter value) or just a value that matches nothing (stored data).
     """
     parsed = datetime.fromisoformat(text.upper())  # RFC 3339 allows 't' and 'z'
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    try:  # in UTC, as everything stored is: 0001-01-01T00:00+14:00 is before year 1
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{text!r} is outside the years 1 to 9999 in UTC") from None
 
 
 def check_comparison(attr: Attribute, op: str, value: Literal_) -> object:

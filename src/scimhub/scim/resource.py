@@ -174,7 +174,10 @@ def normalize_datetime(text: str, name: str = "dateTime") -> str:
         raise InvalidValue(f"'{name}' is not an xsd:dateTime: {text!r}") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return format_datetime(parsed)
+    try:
+        return format_datetime(parsed)
+    except OverflowError:  # 0001-01-01T00:00+14:00 is before year 1 in UTC
+        raise InvalidValue(f"'{name}' is outside the years 1 to 9999 in UTC: {text!r}") from None
 
 
 def format_datetime(moment: datetime) -> str:
