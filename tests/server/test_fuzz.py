@@ -13,10 +13,16 @@ from __future__ import annotations
 import itertools
 import json
 from typing import Any
+from urllib.parse import quote
 
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from scimhub.scim.cursor import Cursor, encode_cursor, fingerprint
+from scimhub.scim.errors import ScimError
+from scimhub.scim.filter_parser import parse_attr_path, parse_filter
+from scimhub.scim.filters import Filter
+from scimhub.scim.paths import AttrPath
 from tests.server.conftest import App, csrf_of
 from tests.server.fuzzing import (
     AUTHORIZATION,
@@ -24,6 +30,7 @@ from tests.server.fuzzing import (
     CONSOLE_QUERIES,
     CONTENT_TYPES,
     HEADER_TEXT,
+    NAMES,
     PATCH_BODIES,
     PLAIN,
     QUERIES,
@@ -158,6 +165,46 @@ def test_console_forms_never_500(app: App, where: str, form: dict[str, str], csr
     elif csrf == "junk" or where == "/signout":
         data["csrf"] = "junk"
     check_console(client.post(where, data=data, params=params), (where, form, csrf))
+
+
+@SETTINGS
+@given(kind=st.sampled_from(["Users", "Groups"]), sort=st.one_of(st.none(), NAMES),
+       text=st.one_of(st.none(), filters()), descending=st.booleans(),
+       key=st.one_of(st.none(), TEXT, st.text(max_size=8)), rid=st.one_of(TEXT, PLAIN))
+def test_forged_cursors_never_500(app: App, kind: str, sort: str | None, text: str | None,
+                                  descending: bool, key: str | None, rid: str) -> None:
+    """A cursor's fingerprint is computed from the query alone, so a client can forge a
+    cursor that passes it, with any key and id: the keyset query must still be safe."""
+    try:
+        parsed: Filter | None = parse_filter(text) if text else None
+        path: AttrPath | None = parse_attr_path(sort) if sort else None
+    except ScimError:
+        return
+    marker = fingerprint(kind[:-1], parsed, path, descending)
+    params = {"cursor": encode_cursor(Cursor(key, rid, marker)), "count": "2",
+              "sortOrder": "descending" if descending else "ascending"}
+    if sort:
+        params["sortBy"] = sort
+    if text:
+        params["filter"] = text
+    check_scim(app.scim.get(f"/{kind}", params=params), params)
+
+
+@SETTINGS
+@given(method=st.sampled_from(["GET", "PUT", "PATCH", "DELETE", "POST"]),
+       template=st.sampled_from(["/Users/{}", "/Groups/{}", "/{}", "/Schemas/{}",
+                                 "/ResourceTypes/{}", "/ServiceProviderConfig", "/Schemas",
+                                 "/ResourceTypes", "/Users/{}/x", "/.search", "/Bulk",
+                                 "/Me"]),
+       junk=st.one_of(PLAIN, st.sampled_from(["", "%", "urn:ietf:params:scim:"
+                                              "schemas:core:2.0:User", "User", "x" * 1000])),
+       params=QUERIES)
+def test_any_path_never_500(app: App, method: str, template: str, junk: str,
+                            params: dict[str, str]) -> None:
+    """Every path under /scim/v2 ("." and ".." excepted: the client would resolve them)."""
+    assume(junk not in (".", ".."))
+    path = template.format(quote(junk, safe=""))
+    check_scim(app.scim.request(method, path, params=params, json={}), (method, path))
 
 
 _TARGETS: dict[int, tuple[str, str]] = {}

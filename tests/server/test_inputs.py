@@ -12,6 +12,7 @@ import httpx2
 import pytest
 from starlette.testclient import TestClient
 
+from scimhub.scim.cursor import Cursor, encode_cursor, fingerprint
 from tests.server.conftest import App, raw_request
 
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
@@ -185,3 +186,12 @@ def test_a_date_time_beyond_year_1_or_9999_in_utc_is_invalid_filter(client: Test
     for endpoint in ("/Users", "/Groups"):
         response = client.get(endpoint, params={"filter": f'meta.created gt "{instant}"'})
         assert_scim_error(response, 400, "invalidFilter")
+
+
+@pytest.mark.parametrize(("key", "rid"), [("\x00", "x"), ("a", "\x00"), (None, "a\x00b")])
+def test_a_forged_cursor_with_nul_is_invalid_cursor(client: TestClient, key: str | None,
+                                                    rid: str) -> None:
+    """Found by the fuzzer: a cursor's fingerprint is public, so anyone can forge one, and a
+    NUL inside it (base64, past the NUL guard) reached PostgreSQL."""
+    forged = encode_cursor(Cursor(key, rid, fingerprint("User", None, None, False)))
+    assert_scim_error(client.get("/Users", params={"cursor": forged}), 400, "invalidCursor")

@@ -42,6 +42,10 @@ def decode_cursor(text: str, expected_fingerprint: str) -> Cursor:
         raise InvalidCursor("The cursor is not one this server issued") from None
     if not (isinstance(key, str | None) and isinstance(rid, str) and isinstance(print_, str)):
         raise InvalidCursor("The cursor is not one this server issued")
+    if "\x00" in rid or (key is not None and "\x00" in key):
+        # Anyone can forge a cursor (the fingerprint is not a secret); no stored value has
+        # NUL, and PostgreSQL cannot even compare with one.
+        raise InvalidCursor("The cursor is not one this server issued")
     if print_ != expected_fingerprint:
         raise InvalidCursor("The cursor belongs to a different filter or sort order")
     return Cursor(key, rid, print_)
