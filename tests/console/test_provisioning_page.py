@@ -36,10 +36,11 @@ mode = "all"
 
 
 def run_engine(site: Site, tmp_path: Path, tenant: str = "acme",
-               directory: dict[str, Any] | None = None) -> None:
+               directory: dict[str, Any] | None = None, name: str = "hr-to-acme") -> None:
     (tmp_path / "directory.json").write_text(json.dumps(
         directory or sample_directory(users=12, groups=2, members=3)))
-    (tmp_path / "job.toml").write_text(JOB.format(token=site.tokens[tenant]))
+    (tmp_path / "job.toml").write_text(JOB.format(token=site.tokens[tenant])
+                                       .replace('"hr-to-acme"', f'"{name}"'))
     [job] = load_jobs(tmp_path / "job.toml")
 
     async def cycle() -> None:
@@ -127,3 +128,20 @@ def test_exported_cells_that_a_spreadsheet_would_run_are_neutralised(
     assert identities == ["'" + formula]
     as_json = acme.get("/provisioning", params={"format": "json"}).json()
     assert [e["identity"] for e in as_json] == [formula], "JSON keeps the value as it is"
+
+
+def test_the_job_filter_narrows_the_tenants_own_log(site: Site, tmp_path: Path) -> None:
+    run_engine(site, tmp_path)
+    second = tmp_path / "second"
+    second.mkdir()
+    run_engine(site, second, directory=one_user("second@acme.example"), name="second-job")
+    acme = site.client()
+    sign_in(acme, "acme")
+    everything = acme.get("/provisioning", params={"format": "json"}).json()
+    assert {e["job"] for e in everything} == {"hr-to-acme", "second-job"}
+    only = acme.get("/provisioning", params={"format": "json", "job": "second-job"}).json()
+    assert [(e["job"], e["identity"]) for e in only] == [("second-job", "second@acme.example")]
+    globex = site.client()
+    sign_in(globex, "globex")
+    assert globex.get("/provisioning", params={"format": "json", "job": "second-job"}
+                      ).json() == []
