@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from tests.e2e.helpers import assert_scim_error, create_group, create_user, unique
 
+Params = dict[str, str | int]
 
-def walk(scim: httpx.Client, params: dict[str, object]) -> tuple[list[str], list[dict]]:
+
+def walk(scim: httpx.Client, params: Params) -> tuple[list[str], list[dict[str, Any]]]:
     names: list[str] = []
-    pages: list[dict] = []
+    pages: list[dict[str, Any]] = []
     cursor = ""
     while True:
         page = scim.get("/Users", params={**params, "cursor": cursor}).json()
@@ -25,7 +29,7 @@ def test_cursor_pages_cover_every_match_once_in_order(scim: httpx.Client) -> Non
     expected = sorted(f"{tag}-{i:02}" for i in range(7))
     for name in reversed(expected):
         create_user(scim, name, title=tag)
-    query = {"filter": f'title eq "{tag}"', "sortBy": "userName", "count": 3}
+    query: Params = {"filter": f'title eq "{tag}"', "sortBy": "userName", "count": 3}
     names, pages = walk(scim, query)
     assert names == expected
     assert [len(p["Resources"]) for p in pages] == [3, 3, 1]
@@ -52,7 +56,7 @@ def test_cursors_are_checked(scim: httpx.Client) -> None:
     assert config["pagination"]["cursor"] is True and config["pagination"]["index"] is True
 
 
-def walk_ids(client: httpx.Client, path: str, params: dict[str, object]
+def walk_ids(client: httpx.Client, path: str, params: Params
              ) -> tuple[list[str], set[int]]:
     """Every id of a cursor listing, and the totals its pages reported."""
     ids: list[str] = []
@@ -83,8 +87,10 @@ def test_another_tenant_never_sees_a_row_through_cursors(
         everything = other.get(path, params={"count": 1000}).json()
         expected = {r["id"] for r in everything["Resources"]}
         assert everything["totalResults"] == len(expected), "fabrikam has under 1,000 rows"
-        for params in ({"count": 2}, {"count": 2, "sortBy": "meta.created"},
-                       {"count": 3, "sortBy": "meta.lastModified", "sortOrder": "descending"}):
+        listings: list[Params] = [{"count": 2}, {"count": 2, "sortBy": "meta.created"},
+                                  {"count": 3, "sortBy": "meta.lastModified",
+                                   "sortOrder": "descending"}]
+        for params in listings:
             ids, totals = walk_ids(other, path, params)
             assert not set(ids) & theirs, f"contoso rows in fabrikam's {path} {params}"
             assert sorted(ids) == sorted(expected) and totals == {len(expected)}, params
@@ -93,7 +99,7 @@ def test_another_tenant_never_sees_a_row_through_cursors(
     assert set(tagged) == mine and len(tagged) == 3 and totals == {3}
     named, _ = walk_ids(other, "/Groups", {"filter": f'displayName sw "{tag}"', "count": 1})
     assert set(named) == groups
-    query = {"filter": f'title eq "{tag}"', "sortBy": "userName", "count": 1}
+    query: Params = {"filter": f'title eq "{tag}"', "sortBy": "userName", "count": 1}
     first = scim.get("/Users", params={**query, "cursor": ""}).json()
     assert first["totalResults"] == 5
     replayed = other.get("/Users", params={**query, "cursor": first["nextCursor"],

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from scimhub.scim.filter_parser import parse_attr_path, parse_filter
-from scimhub.scim.schemas import GROUP, USER, ResourceType
+from scimhub.scim.schema import ResourceType
+from scimhub.scim.schemas import GROUP, USER
 from scimhub.scim.types import TenantId
 from scimhub.store.resources import KeysetPage, ResourceStore
 from scimhub.store.tenants import TenantStore
