@@ -9,11 +9,11 @@ checks waiting as long as the expensive request; one that does not shows millise
 Scenarios:
 
 * ``patch``: the worst PATCH the server's limits allow. The user gets as many ``emails``
-  as a multi-valued attribute may hold, then one PATCH carries as many
-  ``replace emails[value co "@"].type`` operations as the limits allow: every operation
-  visits every value. The limits come from ServiceProviderConfig (the
-  ``urn:scimhub:params:scim:limits`` object); a server that advertises none is sent what
-  issue H2 reported (40,000 e-mails, 40 operations: 0.9 MB, under its 1 MiB body limit).
+  as a multi-valued attribute may hold (``--values``, 100), then one PATCH carries as many
+  ``replace emails[value co "@"].type`` operations as the PATCH work bound allows
+  (``--operations``, 10,000 // 101 = 99): every operation visits every value. For a
+  server without those limits, ``--values 40000 --operations 40`` sends what issue H2
+  reported (0.9 MB, under the 1 MiB body limit).
 * ``passwords``: 40 concurrent creates that carry a ``password`` (Argon2id each).
 * ``filters``: 10 concurrent filters that must scan (``emails.value co`` with a sort)
   over 20,000 users.
@@ -43,10 +43,9 @@ from compare import Server, start_scimhub, stop
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-LIMITS_URN = "urn:scimhub:params:scim:limits"
 SCENARIOS = ("patch", "passwords", "filters")
-#: What issue H2 sent to the server before it had limits.
-LEGACY_VALUES, LEGACY_OPERATIONS = 40_000, 40
+#: The documented limits: values per multi-valued attribute, values one PATCH may visit.
+MAX_VALUES, MAX_PATCH_WORK = 100, 10_000
 
 
 class Poller:
@@ -90,22 +89,8 @@ def headers(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"}
 
 
-async def server_limits(client: httpx.AsyncClient) -> dict[str, Any]:
-    config = (await client.get("/ServiceProviderConfig")).json()
-    limits: dict[str, Any] = config.get(LIMITS_URN) or {}
-    limits.setdefault("maxOperations", config.get("patch", {}).get("maxOperations"))
-    return limits
-
-
-async def scenario_patch(server: Server, client: httpx.AsyncClient) -> None:
-    limits = await server_limits(client)
-    values = int(limits.get("maxValuesPerAttribute") or LEGACY_VALUES)
-    operations = LEGACY_OPERATIONS
-    if limits.get("maxValuesPerAttribute"):
-        operations = int(limits["maxOperations"])
-        if limits.get("maxPatchWork"):
-            # an operation visits every value, plus one for the operation itself
-            operations = min(operations, int(limits["maxPatchWork"]) // (values + 1))
+async def scenario_patch(server: Server, client: httpx.AsyncClient, values: int,
+                         operations: int) -> None:
     emails = [{"value": f"{i}@e.co"} for i in range(values)]
     user = {"schemas": [USER], "userName": "big@example.com", "emails": emails}
     created = await client.post("/Users", content=compact(user))
@@ -169,18 +154,21 @@ def root(server: Server) -> str:
     return server.base_url.rsplit("/scim/v2", 1)[0]
 
 
-async def run(server: Server, only: Sequence[str], users: int) -> None:
+async def run(server: Server, only: Sequence[str], args: argparse.Namespace) -> None:
     limits = httpx.Limits(max_connections=64)
     async with httpx.AsyncClient(base_url=server.base_url, headers=headers(server.token),
                                  trust_env=False, timeout=600, limits=limits) as client:
-        limits_doc = await server_limits(client)
-        print(f"server limits: {limits_doc or '(none advertised)'}", flush=True)
+        async def idle() -> list[int]:
+            await asyncio.sleep(1)
+            return []
+
+        await measure("idle (nothing else running)", root(server), idle)
         if "patch" in only:
-            await scenario_patch(server, client)
+            await scenario_patch(server, client, args.values, args.operations)
         if "passwords" in only:
             await scenario_passwords(server, client)
         if "filters" in only:
-            await scenario_filters(server, client, users)
+            await scenario_filters(server, client, args.users)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -189,6 +177,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="run only this scenario (repeatable)")
     ap.add_argument("--users", type=int, default=20_000,
                     help="users the scanning filters run over")
+    ap.add_argument("--values", type=int, default=MAX_VALUES,
+                    help="e-mails of the user the PATCH scenario patches")
+    ap.add_argument("--operations", type=int, default=MAX_PATCH_WORK // (MAX_VALUES + 1),
+                    help="operations of that PATCH, each visiting every e-mail")
     args = ap.parse_args(argv)
     only = args.only or list(SCENARIOS)
     print("$ .venv/bin/python bench/stall.py " + shlex.join(argv or sys.argv[1:]), flush=True)
@@ -196,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log = Path(tmp) / "server.log"
         server = start_scimhub(Path(tmp), log, workers=1)
         try:
-            asyncio.run(run(server, only, args.users))
+            asyncio.run(run(server, only, args))
         finally:
             stop(server.proc)
     return 0

@@ -23,7 +23,7 @@ from cryptography.fernet import Fernet, InvalidToken
 
 TOKEN_SCHEME = "scimhub"  # noqa: S105 - a public prefix, not a secret
 _PASSWORDS = PasswordHasher()
-#: One Argon2 computation at a time per process: each already runs on several lanes
+#: One Argon2 hash at a time per process: each already runs on several lanes
 #: (``parallelism=4``) and takes 64 MiB, so more at once would add memory and take the
 #: CPU from every other request (40 concurrent creates with a password would otherwise
 #: hold 2.5 GiB and starve the event loop), without hashing any faster.
@@ -66,9 +66,8 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password: str, password_hash: str) -> bool:
-    try:
-        with _HASHING:
-            return _PASSWORDS.verify(password_hash, password)
+    try:  # not queued behind _HASHING: sign-ins are few (throttled) and must not wait on
+        return _PASSWORDS.verify(password_hash, password)  # a burst of SCIM creates
     except (VerificationError, InvalidHashError):
         return False
 

@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
-from scimhub.scim.discovery import service_provider_config
 from scimhub.scim.errors import InvalidValue, TooMany
-from scimhub.scim.limits import LIMITS_URN, Limits
+from scimhub.scim.limits import Limits
 from scimhub.scim.patch import apply_patch, parse_patch_request, split_member_operations
 from scimhub.scim.resource import normalize_resource
 from scimhub.scim.schemas import GROUP, USER
@@ -120,18 +119,3 @@ def test_the_extension_is_limited_too_and_limits_are_configurable() -> None:
         patch(user(0), {"op": "add", "path": "emails", "value": emails(3)}, limits=tight)
     manager = {"op": "replace", "path": f"{ENTERPRISE_USER}:manager", "value": "m1"}
     assert patch(user(0), manager, limits=tight)[ENTERPRISE_USER]["manager"]["value"] == "m1"
-
-
-def test_service_provider_config_advertises_the_limits() -> None:
-    config = service_provider_config("http://x/scim/v2", LIMITS)
-    assert config["filter"]["maxResults"] == LIMITS.max_results
-    assert config[LIMITS_URN] == {
-        "maxPayloadSize": 1_048_576,
-        "maxResults": 1000,
-        "maxOperations": 1000,
-        "maxPatchWork": 10_000,
-        "maxValuesPerAttribute": 100,
-        "maxFilterLength": 4096,
-        "maxFilterDepth": 32,
-        "maxQuerySeconds": 10.0,
-    }

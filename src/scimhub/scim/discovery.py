@@ -8,16 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from scimhub.scim.limits import LIMITS_URN, Limits
+from scimhub.scim.limits import Limits
 from scimhub.scim.schema import Schema
 from scimhub.scim.schemas import RESOURCE_TYPES, SCHEMAS
 from scimhub.scim.types import SCHEMA, SERVICE_PROVIDER_CONFIG
 
 
 def service_provider_config(base_url: str, limits: Limits) -> dict[str, Any]:
-    """RFC 7643 §5. Limits RFC 7643 has no field for (values per attribute, PATCH
-    operations and work, filter size, body size) are advertised in the namespaced
-    ``urn:scimhub:params:scim:limits`` object, which other clients ignore."""
+    """RFC 7643 §5, advertising the limits it has fields for (``filter.maxResults``,
+    ``pagination.maxPageSize``). The others (values per attribute, PATCH operations and
+    work, filter size, body size) are documented in the README and named in the error
+    that enforces them: a namespaced extension member here would make strict clients
+    refuse the whole document (scim2-models forbids members RFC 7643 does not define)."""
     return {
         "schemas": [SERVICE_PROVIDER_CONFIG],
         "documentationUri": "https://github.com/scimhub/scimhub#readme",
@@ -30,16 +32,6 @@ def service_provider_config(base_url: str, limits: Limits) -> dict[str, Any]:
             "defaultPaginationMethod": "index",
             "defaultPageSize": limits.default_count,
             "maxPageSize": limits.max_results,
-        },
-        LIMITS_URN: {
-            "maxPayloadSize": limits.max_body_bytes,
-            "maxResults": limits.max_results,
-            "maxOperations": limits.max_patch_operations,
-            "maxPatchWork": limits.max_patch_work,
-            "maxValuesPerAttribute": limits.max_values_per_attribute,
-            "maxFilterLength": limits.max_filter_length,
-            "maxFilterDepth": limits.max_filter_depth,
-            "maxQuerySeconds": limits.max_query_seconds,
         },
         "changePassword": {"supported": False},
         "sort": {"supported": True},

@@ -35,10 +35,6 @@ from typing import Any
 from scimhub.scim.errors import InvalidValue
 from scimhub.scim.schema import Attribute, ResourceType
 
-#: The namespaced ServiceProviderConfig member that advertises what RFC 7643 §5 has no
-#: field for (clients that do not know it ignore it, RFC 7643 §3).
-LIMITS_URN = "urn:scimhub:params:scim:limits"
-
 #: Multi-valued attributes the value limit does not apply to (kept outside the document).
 UNLIMITED = frozenset({"members"})
 
