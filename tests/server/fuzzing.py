@@ -7,9 +7,10 @@ The oracles are what an outsider must never see: a 5xx, or a SCIM error that
 is not a SCIM error body (RFC 7644 §3.12: ``schemas``, ``status`` as a string
 equal to the HTTP status, ``scimType`` only from the RFC's list).
 
-``SCIMHUB_FUZZ_EXAMPLES`` sets the number of examples per property (the suite
-keeps it small; ``bench/fuzz.py`` raises it), and ``STATS`` counts the
-requests sent, so a long run can say how many it made.
+``SCIMHUB_FUZZ_EXAMPLES`` sets the number of examples per property (100 by
+default, half that for the costliest two, so that the suite's run stays near
+a minute on both databases; ``bench/fuzz.py`` raises it), and ``STATS``
+counts the requests sent, so a long run can say how many it made.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ SETTINGS = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                            HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )
+#: For the properties that send five requests per example (create, replace, PATCH).
+HEAVY = settings(SETTINGS, max_examples=max(1, EXAMPLES // 2))
 #: Requests sent, by kind ("scim", "console"), over the whole process.
 STATS: Counter[str] = Counter()
 

@@ -30,6 +30,7 @@ from tests.server.fuzzing import (
     CONSOLE_QUERIES,
     CONTENT_TYPES,
     HEADER_TEXT,
+    HEAVY,
     NAMES,
     PATCH_BODIES,
     PLAIN,
@@ -87,7 +88,7 @@ def test_search_requests_never_500(app: App, body: Any, where: str) -> None:
     check_scim(app.scim.post(where, json=body), body)
 
 
-@SETTINGS
+@HEAVY
 @given(data=st.data(), kind=st.sampled_from(["Users", "Groups"]))
 def test_create_and_replace_bodies_never_500(app: App, data: st.DataObject, kind: str) -> None:
     body = data.draw(resource_bodies(kind, f"fuzz-new-{next(_serial)}"))
@@ -103,7 +104,7 @@ def test_create_and_replace_bodies_never_500(app: App, data: st.DataObject, kind
     app.scim.delete(f"/{kind}/{target['id']}")
 
 
-@SETTINGS
+@HEAVY
 @given(body=PATCH_BODIES, kind=st.sampled_from(["Users", "Groups"]),
        query=st.sampled_from([{}, {"attributes": "id"}, {"excludedAttributes": "members"}]))
 def test_patch_bodies_never_500(app: App, body: Any, kind: str, query: dict[str, str]) -> None:

@@ -195,3 +195,15 @@ def test_a_forged_cursor_with_nul_is_invalid_cursor(client: TestClient, key: str
     NUL inside it (base64, past the NUL guard) reached PostgreSQL."""
     forged = encode_cursor(Cursor(key, rid, fingerprint("User", None, None, False)))
     assert_scim_error(client.get("/Users", params={"cursor": forged}), 400, "invalidCursor")
+
+
+@pytest.mark.parametrize("text", ['Emails.Value eq "\\u0000"', 'userName sw "a\\u0000"',
+                                  'emails[value eq "\\u0000"]'])
+def test_nul_spelled_as_an_escape_in_a_filter_is_invalid_filter(app: App, text: str) -> None:
+    """Found by the fuzzer: ``\\u0000`` passes the byte-level NUL check of the query string,
+    and the parser turned it into NUL, which PostgreSQL cannot compare."""
+    for endpoint in ("/Users", "/Groups"):
+        assert_scim_error(app.scim.get(endpoint, params={"filter": text}), 400, "invalidFilter")
+    assert_scim_error(app.scim.post("/Users/.search", json={"filter": text}), 400,
+                      "invalidFilter")
+    assert app.console.get("/users", params={"q": text}).status_code == 200

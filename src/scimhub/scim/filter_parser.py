@@ -370,6 +370,12 @@ class _Parser:
         self.fail(_EXPECT_VALUE, token)
 
     def string(self, text: str, offset: int) -> str:
+        value = self.unquote(text, offset)
+        if "\x00" in value:  # raw or \u0000: nothing stored holds NUL; PostgreSQL cannot compare it
+            self.fail_at(offset, "invalid string: U+0000 (NUL) is not allowed")
+        return value
+
+    def unquote(self, text: str, offset: int) -> str:
         if "\\" not in text:
             return text[1:-1]
         try:

@@ -63,8 +63,8 @@ async def read_json(request: Request, limits: Limits) -> Any:
         raise UnsupportedMediaType(
             f"Content-Type must be application/scim+json or application/json, not {media!r}"
         )
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limits.max_body_bytes:
+    declared = bounded_int(request.headers.get("content-length"), 0, 2**63 - 1)
+    if declared is not None and declared > limits.max_body_bytes:
         raise PayloadTooLarge(f"The body exceeds {limits.max_body_bytes} bytes")
     body = bytearray()
     async for chunk in request.stream():
