@@ -81,7 +81,8 @@ NASTY = ["", " ", "  \t", ",", " , ", "\x00", "a\x00b", "²", "١٢", "1_0", " 1
          "True", "[]", "{}", '"', "\\", "'", "é", "\u3000", "\u200b", "%00", "%", "../..",
          "9999-12-31T23:59", "9999-12-31T23:59:59Z", "0001-01-01T00:00", "2011-05-13T04:42:34Z",
          "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "2011-05-13t04:42:34z",
-         "2025-13-45T99:99", "-1", "0", "1", "1000001", "\U0001d7d9"]
+         "2025-13-45T99:99", "-1", "0", "1", "1000001", "\U0001d7d9",
+         "x" * 321, "\u00e9" * 1000, "admin@fuzz.example" + " " * 400]
 #: Text without surrogates (a URL or a header cannot carry one), with NUL allowed.
 PLAIN = st.text(st.characters(exclude_categories=["Cs"]), max_size=24)
 TEXT = st.one_of(st.sampled_from(NASTY), PLAIN)

@@ -24,6 +24,8 @@ from scimhub.console.sessions import (
 )
 
 WRONG_PASSWORD = "Wrong e-mail or password."  # noqa: S105 - a message
+#: RFC 3696's bound on an address, and the width of the e-mail column of failed sign-ins.
+MAX_EMAIL_LENGTH = 320
 
 
 def locked_message(lock: Lock) -> str:
@@ -64,6 +66,9 @@ def auth_routes(console: Console) -> list[Route]:
             return console.pages.refused(request, csrf.new_sign_in_token())
         email = str(form.get("email", "")).strip()
         password = str(form.get("password", ""))
+        if len(email) > MAX_EMAIL_LENGTH:  # no admin has one; the lockout table cannot hold it
+            return sign_in_page(request, token, error=WRONG_PASSWORD,
+                                email=email[:MAX_EMAIL_LENGTH])
         client = client_address(request)
         locked = await console.run(lambda: console.lockout.locked(email, client))
         if locked is not None:
