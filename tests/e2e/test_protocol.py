@@ -182,3 +182,22 @@ def test_user_password_is_stored_only_as_a_hash(server: object, scim: httpx.Clie
     database.dispose()
     assert "t1meMa$heen" not in stored and "n3wPa$$word" not in stored
     assert "$argon2id$" in stored
+
+
+def test_inputs_that_were_500s_are_scim_errors_over_http(scim: httpx.Client) -> None:
+    """Through a real server (uvicorn hands the app header bytes as sent): an ETag byte 0xB2
+    ("²" in latin-1) matches nothing, NUL in a path or spelled \\u0000 in a filter is refused,
+    and blank or listed sortBy, huge startIndex and wrongly typed attributes are 400s."""
+    user = create_user(scim)
+    path = f"/Users/{user['id']}"
+    assert_scim_error(scim.delete(path, headers={"If-Match": b'W/"\xb2"'}), 412)
+    assert scim.get(path, headers={"If-None-Match": b'"\xb2"'}).status_code == 200
+    assert_scim_error(scim.get("/Users/%00"), 400, "invalidValue")
+    assert_scim_error(scim.get("/Users", params={"filter": 'userName eq "\\u0000"'}), 400,
+                      "invalidFilter")
+    assert_scim_error(scim.post("/Users", json={"userName": "nul\u0000"}), 400, "invalidValue")
+    assert_scim_error(scim.get("/Users", params={"sortBy": " "}), 400, "invalidValue")
+    assert_scim_error(scim.get("/Users", params={"startIndex": "9" * 25}), 400, "invalidValue")
+    assert_scim_error(scim.post("/Users/.search", json={"attributes": True}), 400,
+                      "invalidValue")
+    assert scim.delete(path).status_code == 204
