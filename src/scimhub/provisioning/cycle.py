@@ -98,7 +98,16 @@ async def bounded(limit: int, items: Iterable[T], fn: Callable[[T], Awaitable[No
                 return
             await fn(item)
 
-    await asyncio.gather(*(worker() for _ in range(max(1, limit))))
+    tasks = [asyncio.ensure_future(worker()) for _ in range(max(1, limit))]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        # One failure ends the phase (a lost lease, rejected credentials): the others must
+        # not go on writing behind the caller's back, against a client about to close.
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 class Cycle:
@@ -163,7 +172,7 @@ class Cycle:
             self.summary.error = str(exc)
             raise
         finally:
-            self._flush()
+            self._flush(renew=False)
             self.summary.requests = self.target.requests
             self.summary.retries = self.target.retries
             self.summary.duration_s = time.perf_counter() - started
@@ -171,13 +180,20 @@ class Cycle:
                 self.state.finish_cycle(self.summary.cycle_id, self.summary.to_dict())
         return self.summary
 
-    def _flush(self) -> None:
+    def _flush(self, *, renew: bool = True) -> None:
+        """Save what the cycle learned, then renew the lease.
+
+        Saving comes first: the objects were really created on the target, and their
+        links must survive even when the lease turns out to be lost (the heartbeat then
+        raises and the cycle stops, leaving the job to the worker that took it over).
+        """
         if self.dry_run:
             return
-        self.heartbeat()
         self.state.save_objects(self.key, self.dirty)
         self.state.write_log(self.key, self.summary.cycle_id, self.log)
         self.dirty, self.log = [], []
+        if renew:
+            self.heartbeat()
 
     def _record(self, entry: LogEntry) -> None:
         self.log.append(entry)

@@ -34,6 +34,10 @@ class JobBusy(Exception):
     """Another engine worker holds the job's lease: it runs there, not here."""
 
 
+class LeaseLost(JobBusy):
+    """This worker's lease ran out during a cycle and another worker holds it now."""
+
+
 #: This process, as a lease owner.
 WORKER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -71,7 +75,11 @@ async def run_once(job: JobConfig, db: Database, *, dry_run: bool = False,
                 raise JobBusy(f"{job.name} is running in another engine worker")
 
         def heartbeat() -> None:
-            state.acquire_lease(job_id, WORKER, job.lease_seconds)
+            # A worker that was paused (or cut off from the database) longer than its lease
+            # may find the job taken over: it must stop, or the job runs in two places.
+            if not dry_run and not state.acquire_lease(job_id, WORKER, job.lease_seconds):
+                raise LeaseLost(f"{job.name}: another engine worker took the job over; "
+                                "this one stopped its cycle")
 
         try:
             summary = await Cycle(job, state, target, directory, dry_run=dry_run,
