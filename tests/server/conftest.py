@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx2
 import pytest
 from cryptography.fernet import Fernet
 from starlette.testclient import TestClient
@@ -52,24 +53,40 @@ class App:
                           follow_redirects=False, raise_server_exceptions=False)
 
 
-def raw_request(app: Any, method: str, path: str, headers: list[tuple[bytes, bytes]],
-                token: str) -> int:
-    """Call the ASGI app with header bytes exactly as given; the response status.
+def send_raw(app: Any, method: str, path: str, headers: list[tuple[bytes, bytes]],
+             body: bytes = b"", token: str | None = None) -> httpx2.Response:
+    """Call the ASGI app with header bytes exactly as given.
 
     Test clients re-encode header values (a latin-1 byte 0xB2 arrives as UTF-8
     "Â²"); a real server hands the application the bytes the client sent, which
-    Starlette reads as latin-1 ("²").
+    Starlette reads as latin-1 ("²"). ``token`` adds ``Authorization: Bearer``
+    unless ``headers`` carry their own.
     """
+    given = {name.lower() for name, _ in headers}
+    extra = [(b"host", b"testserver")]
+    if token is not None and b"authorization" not in given:
+        extra.append((b"authorization", f"Bearer {token}".encode()))
+    if body and b"content-length" not in given:
+        extra.append((b"content-length", str(len(body)).encode()))
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
              "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
              "query_string": b"", "root_path": "", "server": ("testserver", 80),
-             "client": ("127.0.0.1", 1234),
-             "headers": [(b"host", b"testserver"),
-                         (b"authorization", f"Bearer {token}".encode()), *headers]}
+             "client": ("127.0.0.1", 1234), "headers": [*extra, *headers]}
     sent: list[dict[str, Any]] = []
+    delivered = False
+
+    def finished() -> bool:
+        return any(m["type"] == "http.response.body" and not m.get("more_body") for m in sent)
 
     async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
+        """The body once; then, like a server, nothing until the client goes away."""
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        while not finished():
+            await anyio.sleep(0.001)
+        return {"type": "http.disconnect"}
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
@@ -80,7 +97,15 @@ def raw_request(app: Any, method: str, path: str, headers: list[tuple[bytes, byt
 
     anyio.run(call)
     start = next(m for m in sent if m["type"] == "http.response.start")
-    return int(start["status"])
+    content = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return httpx2.Response(int(start["status"]), headers=start.get("headers", []),
+                           content=content)
+
+
+def raw_request(app: Any, method: str, path: str, headers: list[tuple[bytes, bytes]],
+                token: str) -> int:
+    """The status of a request whose header bytes reach the app exactly as given."""
+    return send_raw(app, method, path, headers, token=token).status_code
 
 
 def csrf_of(html: str) -> str:
