@@ -131,7 +131,12 @@ async def scenario_filters(server: Server, client: httpx.AsyncClient, users: int
             user = {"schemas": [USER], "userName": f"scan{i}@example.com",
                     "displayName": f"Scan {i:06d}",
                     "emails": [{"value": f"scan{i}@mail.example.com", "type": "work"}]}
-            await client.post("/Users", json=user)
+            for _attempt in range(3):  # a connection the server closed: send it again
+                try:
+                    await client.post("/Users", json=user)
+                    return
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
 
     await asyncio.gather(*(create(i) for i in range(users)))
 

@@ -207,7 +207,7 @@ def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
     dbapi_conn.create_function("scim_fold", 1, _fold, deterministic=True)
-    dbapi_conn.set_progress_handler(_over_budget, 10_000)
+    dbapi_conn.set_progress_handler(_over_budget, 1_000_000)
 
 
 def _sqlite_begin(conn: Any) -> None:
