@@ -20,9 +20,9 @@ from tests.e2e.server import ServerProcess
 MAX_VALUES, MAX_PATCH_WORK = 100, 10_000
 #: The worst PATCH within them: each operation visits the 100 values and itself.
 WORST_OPERATIONS = MAX_PATCH_WORK // (MAX_VALUES + 1)
-#: Generous: an idle health check answers in milliseconds, and before this change one
-#: waited 5 to 20 s behind the worst PATCH.
-HEALTH_BOUND_S = 1.0
+#: Generous, so that a loaded CI machine does not flake: an idle health check answers in
+#: milliseconds, and before this change one waited 5 to 70 s behind the worst PATCH.
+HEALTH_BOUND_S = 3.0
 
 
 def compact(doc: Any) -> bytes:
