@@ -5,7 +5,7 @@ average), starts ``scimhub serve`` on SQLite, runs the initial cycle, changes 1%
 of the users and runs an incremental cycle, then a cycle with no change. Prints
 each cycle's duration, objects/second, requests sent, and Microsoft's published
 estimate for the same objects (0.01 to 0.08 minutes per user, group and
-membership, ENTRA.md §2.11).
+membership, docs/entra.md §2.11).
 
     .venv/bin/python bench/engine_cycle.py [--users 100000] [--groups 1000] [--members 50]
 """

@@ -1,4 +1,4 @@
-"""The ``scimhub`` command (the contract is in shared/DESIGN.md)."""
+"""The ``scimhub`` command: the command names, flags and exit codes the README documents."""
 
 from __future__ import annotations
 

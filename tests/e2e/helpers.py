@@ -18,7 +18,7 @@ def unique(prefix: str = "user") -> str:
 
 
 def entra_user_body(user_name: str, **extra: Any) -> dict[str, Any]:
-    """The body of Entra's POST /Users (ENTRA.md §1.3, D-SCIM "Create User")."""
+    """The body of Entra's POST /Users (docs/entra.md §1.3, D-SCIM "Create User")."""
     body: dict[str, Any] = {
         "schemas": [CORE_USER, ENTERPRISE],
         "externalId": str(uuid.uuid4()),

@@ -1,6 +1,6 @@
-"""ENTRA.md §4: the fifteen behaviours a SCIM server must get right for Entra ID.
+"""docs/entra.md §4: the fifteen behaviours a SCIM server must get right for Entra ID.
 
-Each test sends exactly the request Entra sends (ENTRA.md cites the source).
+Each test sends exactly the request Entra sends (docs/entra.md cites the source).
 """
 
 from __future__ import annotations

@@ -66,11 +66,11 @@ def test_a_tenant_url_that_is_not_an_http_base_fails_before_any_request(url: str
 
 
 def test_a_404_probe_names_the_quarantine() -> None:
-    """ENTRA.md §1.2: 404 instead of 200 + empty ListResponse is a documented quarantine cause;
+    """docs/entra.md §1.2: 404 instead of 200 + empty ListResponse is a documented quarantine cause;
     a missing /ServiceProviderConfig is only a warning."""
     report = check("https://target.example/scim/v2", "t", lambda _: httpx.Response(404))
     assert not report.ok and failed_step(report) == "user probe"
-    assert "ENTRA.md §1.2: 404 here quarantines the job" in (report.reason or "")
+    assert "docs/entra.md §1.2: 404 here quarantines the job" in (report.reason or "")
     assert report.steps[1].ok and report.steps[1].warning
 
 

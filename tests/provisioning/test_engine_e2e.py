@@ -211,7 +211,7 @@ def test_dry_run_plans_without_writing(target: ServerProcess, tmp_path: Path) ->
 
 def test_provision_on_demand_runs_one_user_through_every_step(
         target: ServerProcess, tmp_path: Path) -> None:
-    """ENTRA.md §2.8: test connection, import, scope, match, perform action, for one user."""
+    """docs/entra.md §2.8: test connection, import, scope, match, perform action, for one user."""
     job = Job(target, tmp_path)
     data = directory()
     for u in data["users"]:
@@ -246,7 +246,7 @@ def test_provision_on_demand_runs_one_user_through_every_step(
 
 
 def test_provision_on_demand_for_a_small_group(target: ServerProcess, tmp_path: Path) -> None:
-    """ENTRA.md §2.8: a group of at most five members, its members first."""
+    """docs/entra.md §2.8: a group of at most five members, its members first."""
     job = Job(target, tmp_path)
     data = directory()
     for u in data["users"]:

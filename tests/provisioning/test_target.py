@@ -140,7 +140,7 @@ def test_probe_passes_against_scimhub(server: ServerProcess) -> None:
 
 
 def test_match_queries_are_encoded_as_entra_sends_them() -> None:
-    """ENTRA.md §1.2: ``+`` for spaces, ``%22`` for quotes; groups without their members."""
+    """docs/entra.md §1.2: ``+`` for spaces, ``%22`` for quotes; groups without their members."""
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -208,7 +208,7 @@ def test_a_create_answer_without_a_readable_resource_is_service_incompatible(
 
 
 def test_probe_404_is_fatal_for_the_job() -> None:
-    """ENTRA.md §1.2: a 404 for the probe's empty filter quarantines Entra's jobs."""
+    """docs/entra.md §1.2: a 404 for the probe's empty filter quarantines Entra's jobs."""
     with pytest.raises(Unreachable) as unreachable:
         mocked(lambda _: httpx.Response(404), lambda target: target.probe())
     assert unreachable.value.status == 404

@@ -342,7 +342,7 @@ def test_value_filters_cannot_nest() -> None:
 
 def test_value_path_followed_by_sub_attribute_reads_as_one_element_condition() -> None:
     """RFC 7644 §3.4.2.2 Figure 1 has no "valuePath subAttr", but Entra queries
-    'emails[type eq "work"].value eq' (ENTRA.md §1.3 item 6): it means one element with
+    'emails[type eq "work"].value eq' (docs/entra.md §1.3 item 6): it means one element with
     both conditions."""
     parsed = parse_filter('emails[type eq "work"].value eq "x"')
     assert parsed == ValuePath(AttrPath("emails"), And(

@@ -1,4 +1,4 @@
-"""PATCH: RFC 7644 §3.5.2 examples, every Entra shape of ENTRA.md §1.4-1.6, and fuzzing."""
+"""PATCH: RFC 7644 §3.5.2 examples, every Entra shape of docs/entra.md §1.4-1.6, and fuzzing."""
 
 from __future__ import annotations
 
@@ -103,7 +103,7 @@ def test_parse_returns_lowercased_ops_and_parsed_paths() -> None:
 
 
 def test_parse_accepts_operations_before_schemas_and_any_key_case() -> None:
-    """ENTRA.md §1.5: D-SCIM "Disable User" lists Operations before schemas."""
+    """docs/entra.md §1.5: D-SCIM "Disable User" lists Operations before schemas."""
     raw = {
         "Operations": [{"OP": "Replace", "Path": "active", "Value": False}],
         "SCHEMAS": [PATCH_OP.upper()],
@@ -462,19 +462,19 @@ def test_replace_missing_attribute_is_an_add() -> None:
 
 
 # ---------------------------------------------------------------------------
-# Entra ID (ENTRA.md §1.4 - §1.6)
+# Entra ID (docs/entra.md §1.4 - §1.6)
 
 
 @pytest.mark.parametrize("value", ["False", "false", "FALSE", False])
 def test_entra_disable_user_with_string_or_boolean(value: object) -> None:
-    """ENTRA.md §1.4.1: disable user `{"op":"Replace","path":"active","value":"False"}`
+    """docs/entra.md §1.4.1: disable user `{"op":"Replace","path":"active","value":"False"}`
     (string) without the flag, `{"op":"replace","path":"active","value":false}` with it."""
     result = patch(USER_DOC, {"op": "Replace", "path": "active", "value": value})
     assert result["active"] is False
 
 
 def test_entra_reenable_user_with_string_true() -> None:
-    """ENTRA.md §1.5: 'Re-enable = active true/"True"'."""
+    """docs/entra.md §1.5: 'Re-enable = active true/"True"'."""
     result = patch(
         {**USER_DOC, "active": False}, {"op": "Replace", "path": "active", "value": "True"}
     )
@@ -482,7 +482,7 @@ def test_entra_reenable_user_with_string_true() -> None:
 
 
 def test_entra_string_booleans_in_pathless_and_sub_attribute_values() -> None:
-    """ENTRA.md §4 item 7: 'active as string "False"/"True" as well as boolean, stored and
+    """docs/entra.md §4 item 7: 'active as string "False"/"True" as well as boolean, stored and
     returned as a JSON boolean'."""
     result = patch(
         USER_DOC,
@@ -495,12 +495,12 @@ def test_entra_string_booleans_in_pathless_and_sub_attribute_values() -> None:
 
 @pytest.mark.parametrize("op", ["Add", "add"])
 def test_entra_add_single_valued_string(op: str) -> None:
-    """ENTRA.md §1.4.1: `{"op":"Add","path":"nickName","value":"Babs"}`."""
+    """docs/entra.md §1.4.1: `{"op":"Add","path":"nickName","value":"Babs"}`."""
     assert patch(USER_DOC, {"op": op, "path": "nickName", "value": "Babs"})["nickName"] == "Babs"
 
 
 def test_entra_replace_several_attributes_one_op_each() -> None:
-    """ENTRA.md §1.4.1: 'one op per attribute, all "op":"Replace" with paths displayName,
+    """docs/entra.md §1.4.1: 'one op per attribute, all "op":"Replace" with paths displayName,
     emails[type eq "work"].value, name.givenName, name.familyName, externalId,
     urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber'."""
     result = patch(
@@ -520,7 +520,7 @@ def test_entra_replace_several_attributes_one_op_each() -> None:
 
 
 def test_entra_flag_pathless_replace_with_dotted_and_urn_keys() -> None:
-    """ENTRA.md §1.4.1 (aadOptscim062020): `{"op":"replace","value":{"displayName":"Bjfe",
+    """docs/entra.md §1.4.1 (aadOptscim062020): `{"op":"replace","value":{"displayName":"Bjfe",
     "name.givenName":"Kkom","name.familyName":"Unua","urn:ietf:params:scim:schemas:extension:
     enterprise:2.0:User:employeeNumber":"Aklq"}}` — 'note dotted / URN-qualified keys inside
     the value object'."""
@@ -544,7 +544,7 @@ def test_entra_flag_pathless_replace_with_dotted_and_urn_keys() -> None:
 
 
 def test_entra_pathless_value_with_extension_object() -> None:
-    """ENTRA.md §1.4.5: extension attributes under the URN key."""
+    """docs/entra.md §1.4.5: extension attributes under the URN key."""
     result = patch(
         USER_DOC,
         {"op": "add", "value": {ENTERPRISE_USER: {"department": "Tours", "costCenter": "4130"}}},
@@ -556,7 +556,7 @@ def test_entra_pathless_value_with_extension_object() -> None:
 
 @pytest.mark.parametrize("op", ["Add", "Replace"])
 def test_entra_value_filter_creates_the_missing_typed_element(op: str) -> None:
-    """ENTRA.md §1.4.2: 'When the typed element does not yet exist (e.g. a user gets a mobile
+    """docs/entra.md §1.4.2: 'When the typed element does not yet exist (e.g. a user gets a mobile
     number later) Entra sends a PATCH with the filtered path for a type that is absent ...
     for Entra the server should create the element ... accept Add and Replace.'"""
     result = patch(
@@ -590,7 +590,7 @@ def test_value_filter_not_made_of_eq_cannot_create() -> None:
 
 
 def test_entra_replace_work_email_and_family_name_in_one_request() -> None:
-    """ENTRA.md §1.4.2: `{"op":"Replace","path":"emails[type eq \\"work\\"].value","value":
+    """docs/entra.md §1.4.2: `{"op":"Replace","path":"emails[type eq \\"work\\"].value","value":
     "updatedEmail@microsoft.com"}` together with `{"op":"Replace","path":"name.familyName",
     "value":"updatedFamilyName"}` in one request."""
     result = patch(
@@ -607,7 +607,7 @@ def test_entra_replace_work_email_and_family_name_in_one_request() -> None:
 
 
 def test_entra_replace_user_name_with_path_and_pathless() -> None:
-    """ENTRA.md §1.4.3: `{"op":"Replace","path":"userName","value":"…"}`; the validator's
+    """docs/entra.md §1.4.3: `{"op":"Replace","path":"userName","value":"…"}`; the validator's
     path-less `{"op":"replace","value":{"userName":"…"}}`."""
     assert (
         patch(USER_DOC, {"op": "Replace", "path": "userName", "value": "a@b"})["userName"] == "a@b"
@@ -631,7 +631,7 @@ def test_entra_replace_user_name_with_path_and_pathless() -> None:
     ],
 )
 def test_entra_set_manager_shapes(op: dict[str, Any]) -> None:
-    """ENTRA.md §1.4.6: bare string (`{"op":"add","path":"urn:…:User:manager","value":
+    """docs/entra.md §1.4.6: bare string (`{"op":"add","path":"urn:…:User:manager","value":
     "<manager-id>"}`), `value: {"value":"X"}`, and the legacy `{"op":"Add","path":"manager",
     "value":[{"$ref":"http://.../scim/Users/<id>","value":"<id>"}]}`."""
     manager = ext(patch(USER_DOC, op))["manager"]
@@ -651,7 +651,7 @@ def test_entra_set_manager_shapes(op: dict[str, Any]) -> None:
     ],
 )
 def test_entra_remove_manager_shapes(op: dict[str, Any]) -> None:
-    """ENTRA.md §1.4.6: 'removal as {"op":"remove","path":"urn:…:manager"} or as replace
+    """docs/entra.md §1.4.6: 'removal as {"op":"remove","path":"urn:…:manager"} or as replace
     with ""'; R-LA SCIM_Update_Manager_Test 'remove (Replace with empty)'."""
     result = patch(USER_DOC, op)
     assert "manager" not in ext(result)
@@ -671,7 +671,7 @@ def test_entra_removing_last_extension_attribute_drops_extension_and_schema() ->
 
 
 def test_entra_roles_add_json_string_value_and_replace() -> None:
-    """ENTRA.md §1.4.7: `{"op":"Add","path":"roles","value":[{"value":"{\\"id\\":\\"…\\",
+    """docs/entra.md §1.4.7: `{"op":"Add","path":"roles","value":[{"value":"{\\"id\\":\\"…\\",
     \\"value\\":\\"25\\",\\"displayName\\":\\"Role1234\\"}"}]}` and replace with objects."""
     encoded = '{"id":"r1","value":"25","displayName":"Role1234"}'
     result = patch(USER_DOC, {"op": "Add", "path": "roles", "value": [{"value": encoded}]})
@@ -692,7 +692,7 @@ def test_entra_roles_add_json_string_value_and_replace() -> None:
 
 
 def test_entra_null_update_empty_strings_unassign() -> None:
-    """ENTRA.md §3.2 SCIM_Null_Update_Test: 'PATCH empty strings → null/empty; PATCH nulls →
+    """docs/entra.md §3.2 SCIM_Null_Update_Test: 'PATCH empty strings → null/empty; PATCH nulls →
     remain empty'."""
     result = patch(
         USER_DOC,
@@ -707,7 +707,7 @@ def test_entra_null_update_empty_strings_unassign() -> None:
 
 
 def test_entra_group_rename() -> None:
-    """ENTRA.md §1.6: rename
+    """docs/entra.md §1.6: rename
     `{"op":"Replace","path":"displayName","value":"…updatedDisplayName"}`."""
     op = {"op": "Replace", "path": "displayName", "value": "Guides 2"}
     rest, changes = members_of(op)
@@ -716,7 +716,7 @@ def test_entra_group_rename() -> None:
 
 
 def test_entra_group_add_members() -> None:
-    """ENTRA.md §1.6: add members `{"op":"Add","path":"members","value":[{"$ref":null,
+    """docs/entra.md §1.6: add members `{"op":"Add","path":"members","value":[{"$ref":null,
     "value":"f648f8d5ea4e4cd38e9c"}]}`; §4 item 11: several members in one PATCH."""
     _, changes = members_of(
         {
@@ -732,7 +732,7 @@ def test_entra_group_add_members() -> None:
 
 
 def test_entra_group_remove_members_with_value_array() -> None:
-    """ENTRA.md §1.4.1: 'treat Remove + path:"members" + value array as "remove these
+    """docs/entra.md §1.4.1: 'treat Remove + path:"members" + value array as "remove these
     members" (not "remove all members")' — `{"op":"Remove","path":"members","value":
     [{"value":"u1091"}]}` and D-SCIM's `[{"$ref":null,"value":"f648…"}]`."""
     op = {"op": "Remove", "path": "members", "value": [{"$ref": None, "value": BJENSEN}]}
@@ -743,7 +743,8 @@ def test_entra_group_remove_members_with_value_array() -> None:
 
 
 def test_entra_flag_group_remove_member_by_filter() -> None:
-    """ENTRA.md §1.4.1 flag shape: `{"op":"remove","path":"members[value eq \\"7f4bc1a3-…\\"]"}`."""
+    """docs/entra.md §1.4.1, flag shape:
+    `{"op":"remove","path":"members[value eq \\"7f4bc1a3-…\\"]"}`."""
     op = {"op": "remove", "path": 'members[value eq "7f4bc1a3"]'}
     assert members_of(op)[1] == [RemoveMembers(("7f4bc1a3",))]
     op = {"op": "remove", "path": 'members[value eq "a" or value eq "b" or value eq "c"]'}
@@ -751,7 +752,7 @@ def test_entra_flag_group_remove_member_by_filter() -> None:
 
 
 def test_rpostman_add_member_with_display_name() -> None:
-    """ENTRA.md §3.3: member add `{"op":"add","path":"members","value":[{"displayName":…,
+    """docs/entra.md §3.3: member add `{"op":"add","path":"members","value":[{"displayName":…,
     "value":id}]}` — unknown keys in a member are ignored."""
     _, changes = members_of(
         {"op": "add", "path": "members", "value": [{"displayName": "Babs", "value": BJENSEN}]}
@@ -760,7 +761,7 @@ def test_rpostman_add_member_with_display_name() -> None:
 
 
 def test_adding_an_existing_member_does_not_duplicate_it() -> None:
-    """ENTRA.md §4 item 11: 'Add with a value array (several members in one PATCH,
+    """docs/entra.md §4 item 11: 'Add with a value array (several members in one PATCH,
     idempotent)'; members are compared by value."""
     result = patch(
         GROUP_DOC,

@@ -1,4 +1,4 @@
-"""Normalising what clients send (RFC 7643 §2, §4; ENTRA.md §1.3) and rendering it back."""
+"""Normalising what clients send (RFC 7643 §2, §4; docs/entra.md §1.3) and rendering it back."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def test_rfc7643_8_2_full_user_round_trips_through_render() -> None:
 
 
 def test_entra_create_body_is_accepted_as_sent() -> None:
-    """ENTRA.md §1.3: string booleans, meta, roles: [] and nulls are all tolerated."""
+    """docs/entra.md §1.3: string booleans, meta, roles: [] and nulls are all tolerated."""
     doc = normalize_resource({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE_USER],
         "externalId": "0a21f0f2", "userName": "Test_User", "active": "True",

@@ -1,7 +1,7 @@
 """Test Connection, as Entra runs it: can this Tenant URL and Secret Token be provisioned into?
 
 Steps, in order: the URL; ``/ServiceProviderConfig`` (a warning when absent: Entra does not
-read it); the user probe and the group probe (ENTRA.md §1.2: what Entra checks, and what
+read it); the user probe and the group probe (docs/entra.md §1.2: what Entra checks, and what
 quarantines its jobs); ``/Schemas`` (a warning when absent: Entra reads it only for gallery
 apps, §1.12). The first failure stops the test; warnings do not.
 """
@@ -150,7 +150,7 @@ def _explain(exc: TargetError) -> str:
     if isinstance(exc, CredentialsRejected):
         return f"{exc.status} {exc.code}: the token was rejected ({exc.detail})"
     if exc.status == 404:
-        return (f"404 instead of 200 with an empty ListResponse; ENTRA.md §1.2: 404 here "
+        return (f"404 instead of 200 with an empty ListResponse; docs/entra.md §1.2: 404 here "
                 f"quarantines the job ({exc.detail})")
     return _describe(exc)
 

@@ -230,7 +230,7 @@ class Cycle:
         return doomed
 
     def _guard_deletions(self) -> None:
-        """Stop before the first disable or delete when there are too many (ENTRA.md §2.2)."""
+        """Stop before the first disable or delete when there are too many (docs/entra.md §2.2)."""
         doomed = self._deprovisions()
         threshold = self.job.actions.deletion_threshold
         if len(doomed) <= threshold or self.dry_run:

@@ -1,4 +1,6 @@
-"""The default attribute mappings: Acunetix 360's tables in Microsoft's tutorial (ENTRA.md §1.3).
+"""The default attribute mappings: Acunetix 360's tables in Microsoft's tutorial.
+
+See docs/entra.md §1.3.
 
 ``active`` uses Entra's default expression, so that a user who is disabled in the
 source or leaves scope (IsSoftDeleted) is disabled in the target.

@@ -21,7 +21,7 @@ INCOMPATIBLE = "SystemForCrossDomainIdentityManagementServiceIncompatible"
 
 
 class TargetError(Exception):
-    """``code`` is the error code of Entra's provisioning log (ENTRA.md §2.10)."""
+    """``code`` is the error code of Entra's provisioning log (docs/entra.md §2.10)."""
 
     def __init__(self, code: str, detail: str, status: int | None = None,
                  scim_type: str | None = None) -> None:

@@ -1,5 +1,5 @@
 """Failure e-mail: one message when a job enters quarantine, and, with ``on_failure``, one
-digest of a cycle's failures, never one message per failed object (ENTRA.md §2.7)."""
+digest of a cycle's failures, never one message per failed object (docs/entra.md §2.7)."""
 
 from __future__ import annotations
 

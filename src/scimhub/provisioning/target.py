@@ -299,7 +299,7 @@ class ScimTarget:
         return _json(await self._send("GET", f"/{endpoint}"))
 
     async def probe(self, kinds: tuple[str, ...] = KINDS) -> None:
-        """Entra's Test Connection, also run at the start of every activity (ENTRA.md §1.2):
+        """Entra's Test Connection, also run at the start of every activity (docs/entra.md §1.2):
         a user and a group named by a random GUID must be absent, with 200 and an empty list."""
         for kind in kinds:
             attribute = "userName" if _kind(kind) == "Users" else "displayName"

@@ -315,7 +315,7 @@ class _Parser:
 
     def value_filter_comparison(self, result: ValuePath, text: str, offset: int) -> ValuePath:
         """``emails[type eq "work"].value eq "x"``: not in RFC 7644's filter ABNF, but
-        Entra matches users with it (ENTRA.md §1.3 item 6), so it is read as
+        Entra matches users with it (docs/entra.md §1.3 item 6), so it is read as
         ``emails[type eq "work" and value eq "x"]``."""
         self.advance()
         sub = text[1:]

@@ -14,13 +14,13 @@ implemented):
   schema's spelling. An unknown attribute named by ``path`` is ``invalidPath``;
   one named by a key of a path-less value object is ``invalidValue`` (the same
   error POST gives); keys qualified by a schema we do not serve (anything with
-  a ``:``) are ignored, as on POST (ENTRA.md §1.4.5 custom extensions, §1.6
+  a ``:``) are ignored, as on POST (docs/entra.md §1.4.5 custom extensions, §1.6
   ADSCIM URI). A path naming a whole schema URN targets that schema's
   attributes as one complex value (scim2-tester patches extensions this way).
-* ``null`` and ``""`` as a value unassign the target (RFC 7643 §2.5; ENTRA.md
+* ``null`` and ``""`` as a value unassign the target (RFC 7643 §2.5; docs/entra.md
   §3.2 SCIM_Null_Update_Test); so does a complex value whose only assigned
   content is an empty ``value`` (``{"value": ""}``: Entra clears the manager,
-  ENTRA.md §1.4.6).
+  docs/entra.md §1.4.6).
 * ``add``/``replace`` on a single-valued complex attribute merge
   sub-attributes (RFC 7644 §3.5.2.3: "Sub-attributes that are not specified in
   the value parameter are left unchanged"), except that a new ``value`` starts
@@ -32,11 +32,11 @@ implemented):
 * ``remove`` with a value filter that matches nothing succeeds without change
   (the desired state already holds); ``add``/``replace`` with a value filter and
   a sub-attribute that match nothing create the element from the filter's
-  ``eq`` clauses (ENTRA.md §1.4.2, I-48) instead of RFC 7644 §3.5.2.3's
+  ``eq`` clauses (docs/entra.md §1.4.2, I-48) instead of RFC 7644 §3.5.2.3's
   ``noTarget``; ``replace`` of whole elements that match nothing stays
   ``noTarget``.
 * ``remove`` with a ``value`` on a multi-valued attribute removes the listed
-  values only (Entra's default group shape, ENTRA.md §1.4.1); elements of a
+  values only (Entra's default group shape, docs/entra.md §1.4.1); elements of a
   complex attribute are identified by their ``value`` sub-attribute.
 * Removing or unassigning a required attribute is ``mutability`` (RFC 7644
   §3.5.2.2: "If an attribute is removed or becomes unassigned and is defined as
@@ -116,7 +116,7 @@ def parse_patch_request(body: object, max_operations: int = 1000) -> list[PatchO
     """Validate a PatchOp message (RFC 7644 §3.5.2) and return its operations.
 
     Member names and ``op`` values are matched case-insensitively: Entra sends
-    ``Operations`` and ``"op": "Replace"`` (ENTRA.md §1.4, §4 item 6).
+    ``Operations`` and ``"op": "Replace"`` (docs/entra.md §1.4, §4 item 6).
     """
     if not isinstance(body, dict):
         raise InvalidSyntax("The PATCH body must be a JSON object (RFC 7644 §3.5.2)")
@@ -288,7 +288,7 @@ def _apply_block(
 
     Keys may be dotted (``name.givenName``) or URN-qualified, or a schema URN
     whose value holds that schema's attributes: Entra's path-less replace
-    (ENTRA.md §1.4.1, §4 item 9). With ``scope`` (a path naming a schema),
+    (docs/entra.md §1.4.1, §4 item 9). With ``scope`` (a path naming a schema),
     keys are names within that schema.
     """
     if value is None and scope is not None and scope is not rtype.schema:
@@ -387,7 +387,7 @@ def _set_attr(holder: dict[str, Any], target: _Target, op: Op, value: Any) -> No
 
 
 def _remove_attr(holder: dict[str, Any], target: _Target, op: Op, value: Any) -> None:
-    """RFC 7644 §3.5.2.2; with a value, Entra's "remove these members" (ENTRA.md §1.4.1)."""
+    """RFC 7644 §3.5.2.2; with a value, Entra's "remove these members" (docs/entra.md §1.4.1)."""
     attr = target.attr
     current = holder.get(attr.name)
     new = None
@@ -422,7 +422,7 @@ def _set_selected(holder: dict[str, Any], target: _Target, op: Op, value: Any) -
 
     RFC 7644 §3.5.2.3 answers ``noTarget`` when nothing matches; Entra sends
     the filtered path for a type the user does not have yet and expects it
-    to be created (ENTRA.md §1.4.2, I-48), so we do that for ``add`` and for
+    to be created (docs/entra.md §1.4.2, I-48), so we do that for ``add`` and for
     ``replace`` of a sub-attribute. Whole-element ``replace`` stays strict.
     A null or "" value unassigns, like ``remove``.
     """
@@ -540,9 +540,9 @@ def _element_from_filter(attr: Attribute, f: Filter | None) -> dict[str, Any]:
 
 
 def _simple(attr: Attribute, value: Any) -> Any:
-    """The canonical value, or None for null and "" (RFC 7643 §2.5; ENTRA.md §3.2).
+    """The canonical value, or None for null and "" (RFC 7643 §2.5; docs/entra.md §3.2).
 
-    ``coerce_simple`` turns Entra's "True"/"False" into booleans (ENTRA.md §4 item 7).
+    ``coerce_simple`` turns Entra's "True"/"False" into booleans (docs/entra.md §4 item 7).
     """
     if value is None or (isinstance(value, str) and value == ""):
         return None
@@ -552,7 +552,7 @@ def _simple(attr: Attribute, value: Any) -> Any:
 def _complex(attr: Attribute, value: Any) -> dict[str, Any] | None:
     """Sub-attributes to write (None values: unassign), or None to unassign it all.
 
-    Accepts Entra's manager shapes (ENTRA.md §1.4.6): a bare id string, a
+    Accepts Entra's manager shapes (docs/entra.md §1.4.6): a bare id string, a
     one-element array, and ``{"value": ""}`` for "no manager". Read-only
     sub-attributes are ignored: clients echo them.
     """
@@ -826,7 +826,7 @@ def _split_pathless(
 
 
 def _member_change(op: Op, path: PatchPath, value: Any, members: Attribute) -> MemberChange:
-    """Map one operation on ``members`` to a store change (ENTRA.md §1.6, §4 item 11)."""
+    """Map one operation on ``members`` to a store change (docs/entra.md §1.6, §4 item 11)."""
     sub_name = path.attr.sub_attr or path.sub_attr
     if sub_name is not None:
         sub = members.sub(sub_name)

@@ -118,7 +118,7 @@ def coerce(attr: Attribute, value: Any) -> Any:
 
 def _coerce_single(attr: Attribute, value: Any) -> Any:
     if value is None or value == "":
-        return None  # "" unassigns, as it does in PATCH (ENTRA.md §3.2 SCIM_Null_Update_Test)
+        return None  # "" unassigns, as it does in PATCH (docs/entra.md §3.2 SCIM_Null_Update_Test)
     if attr.type == "complex":
         return _coerce_complex(attr, value)
     return coerce_simple(attr, value)
