@@ -83,6 +83,7 @@ def test_a_cycle_stops_when_another_worker_takes_its_lease(
     # of the whole directory, and the other worker's lease is untouched.
     assert 50 <= created < USERS, created
     assert state.lease_owner(stolen[0]) == "otherhost:1:feedbeef"
-    # What it created before stopping is remembered, so nothing is created twice later.
+    # What it created before stopping is remembered, so nothing is created twice later
+    # (but for the few creates in flight when it stopped, which the next match finds).
     linked = [k for k in state.load_objects(stolen[0]).values() if k.target_id]
-    assert len(linked) >= 500
+    assert created - 2 * job.target.concurrency <= len(linked) <= created
