@@ -76,6 +76,7 @@ async def read_json(request: Request, limits: Limits) -> Any:
     except orjson.JSONDecodeError as exc:
         raise InvalidSyntax(f"The body is not valid JSON: {exc}") from None
     refuse_nul(parsed, "body")
+    request.state.raw_body = body  # how much work the request may be (server.scim_routes)
     return parsed
 
 
