@@ -17,4 +17,4 @@ python3 -m venv .venv
 .venv/bin/pip install --quiet -e '.[test]'
 .venv/bin/ruff check src tests bench
 .venv/bin/mypy
-.venv/bin/pytest -q -p no:cacheprovider "$@"
+.venv/bin/pytest -q -p no:cacheprovider -n 2 "$@"
