@@ -13,10 +13,11 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import threading
 from collections import Counter
 
 from aiohttp import ClientSession, web
+
+from tests.provisioning.threaded_server import ThreadedServer
 
 BEFORE = ("429", "500", "drop", "stall")
 AFTER = ("lost", "504")
@@ -27,7 +28,7 @@ async def _session() -> ClientSession:
     return ClientSession()  # created on the proxy's loop, where it will be used
 
 
-class FaultProxy:
+class FaultProxy(ThreadedServer):
     """``rate`` of the requests get one of ``faults``. ``cap`` bounds how often one request
     (method, URL and body) is faulted, so every request is answered in the end and a test
     about lost answers is not also a test of exhausted retries. ``script`` lists faults for
@@ -40,8 +41,8 @@ class FaultProxy:
         unknown = set(faults) - set(FAULTS)
         if unknown:
             raise ValueError(f"unknown faults {sorted(unknown)}")
+        super().__init__(port)
         self.upstream = upstream.rstrip("/")
-        self.port = port
         self.rate = rate
         self.stall = stall
         self.faults = faults
@@ -57,35 +58,21 @@ class FaultProxy:
         #: what the target answered, by (method, resource type, status)
         self.answers: Counter[tuple[str, str, int]] = Counter()
         self._faulted: Counter[tuple[str, str, bytes]] = Counter()
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> FaultProxy:
-        self._thread.start()
-        self._ready.wait(10)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-
-    def _serve(self) -> None:
-        asyncio.set_event_loop(self._loop)
+    def application(self) -> web.Application:
         app = web.Application(client_max_size=8 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        runner = web.AppRunner(app)
-        self._loop.run_until_complete(runner.setup())
-        self._loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", self.port).start())
-        self._session = self._loop.run_until_complete(_session())
-        self._ready.set()
-        self._loop.run_forever()
-        self._loop.run_until_complete(self._session.close())
-        self._loop.run_until_complete(runner.cleanup())
+        return app
+
+    async def started(self) -> None:
+        self._session = await _session()
+
+    async def stopping(self) -> None:
+        await self._session.close()
 
     def _choose(self, request: web.Request, body: bytes) -> str | None:
         for i, (method, kind, fault) in enumerate(self.script):

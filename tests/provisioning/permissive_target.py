@@ -13,11 +13,9 @@ SCIM error, never silently. Its ``resources`` are read by the test to count dupl
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import secrets
-import threading
 import uuid
 from typing import Any
 
@@ -26,6 +24,7 @@ from aiohttp import web
 from scimhub.scim.errors import ScimError
 from scimhub.scim.patch import apply_patch, parse_patch_request
 from scimhub.scim.schemas import GROUP, USER
+from tests.provisioning.threaded_server import ThreadedServer
 
 SCIM_JSON = "application/scim+json"
 LIST = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
@@ -68,48 +67,30 @@ def _matches(resource: dict[str, Any], clauses: list[tuple[str, str]]) -> bool:
     return True
 
 
-class PermissiveTarget:
+class PermissiveTarget(ThreadedServer):
     """One tenant, one bearer token, at ``scim_url``; runs on its own thread's event loop."""
 
     def __init__(self, port: int) -> None:
-        self.port = port
+        super().__init__(port)
         self.token = secrets.token_urlsafe(16)
         self.resources: dict[str, dict[str, dict[str, Any]]] = {"Users": {}, "Groups": {}}
-        self._loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
 
     @property
     def scim_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/scim/v2"
 
-    def __enter__(self) -> PermissiveTarget:
-        self._thread.start()
-        self._ready.wait(10)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-
     def listed(self, kind: str) -> list[dict[str, Any]]:
         """A copy of every resource of ``kind`` (read from the test's thread)."""
         return [json.loads(json.dumps(r)) for r in list(self.resources[kind].values())]
 
-    def _serve(self) -> None:
-        asyncio.set_event_loop(self._loop)
+    def application(self) -> web.Application:
         app = web.Application(middlewares=[self._auth])
         app.router.add_route("GET", "/scim/v2/{kind}", self._list)
         app.router.add_route("POST", "/scim/v2/{kind}", self._create)
         app.router.add_route("GET", "/scim/v2/{kind}/{id}", self._get)
         app.router.add_route("PATCH", "/scim/v2/{kind}/{id}", self._patch)
         app.router.add_route("DELETE", "/scim/v2/{kind}/{id}", self._delete)
-        runner = web.AppRunner(app)
-        self._loop.run_until_complete(runner.setup())
-        self._loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", self.port).start())
-        self._ready.set()
-        self._loop.run_forever()
-        self._loop.run_until_complete(runner.cleanup())
+        return app
 
     @web.middleware
     async def _auth(self, request: web.Request, handler: Any) -> web.StreamResponse:
