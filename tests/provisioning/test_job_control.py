@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.server import ServerProcess
+from tests.e2e.server import ServerProcess, free_port
+from tests.provisioning.fault_proxy import FaultProxy
 from tests.provisioning.test_engine_e2e import Job, directory, person, target  # noqa: F401
 
 
@@ -165,3 +166,43 @@ def test_failed_objects_wait_in_escrow_and_are_retried_with_the_attempt_logged(
     assert failures()[0] == "attempt 3"
     assert json.loads(sync(job).stdout)["failures"] == 0, "now waiting in escrow for 4 hours"
     assert failures()[0] == "attempt 3"
+
+
+
+def test_the_error_says_quarantined_only_when_the_job_is(
+        target: ServerProcess, tmp_path: Path) -> None:  # noqa: F811
+    """A new token is checked against the target before a cycle; when the target cannot be
+    reached for that check, nothing is quarantined (the next run simply checks again), and
+    the message must not claim otherwise."""
+    job = Job(target, tmp_path)
+    config = job.workdir / "job.toml"
+    with FaultProxy(target.url, free_port(), rate=0) as proxy:
+        config.write_text(config.read_text()
+                          .replace(target.scim_url, f"{proxy.url}/scim/v2")
+                          .replace('token_env = "SCIMHUB_TARGET_TOKEN"',
+                                   'token_env = "SCIMHUB_TARGET_TOKEN"\ntimeout = 2'))
+        assert sync(job).returncode == 0
+    # The proxy is gone: the target cannot be reached, and the token is another one.
+    failed = sync(job, token="scimhub_000000000000_rotated")
+    assert failed.returncode == 1, failed.stderr
+    assert status(job)["quarantine_reason"] is None
+    assert "target:" in failed.stderr and "quarantined" not in failed.stderr, failed.stderr
+
+
+def test_a_refused_job_is_reported_once_and_left_alone_by_sync(
+        target: ServerProcess, tmp_path: Path) -> None:  # noqa: F811
+    """Without --once, a job file that points at another target than its job's state is
+    refused once, not at every interval; with nothing left to run, sync exits 1."""
+    job = Job(target, tmp_path)
+    assert sync(job).returncode == 0
+    config = job.workdir / "job.toml"
+    moved = target.scim_url.replace("127.0.0.1", "localhost")
+    config.write_text(config.read_text().replace(target.scim_url, moved)
+                      .replace('interval = "40m"', 'interval = "1s"'))
+    try:
+        ran = scimhub(job, "sync", "--config", str(config))
+    except subprocess.TimeoutExpired:  # the old behaviour: refused again every second
+        raise AssertionError("sync kept retrying a job it can never run") from None
+    assert ran.returncode == 1, ran.stderr
+    assert ran.stderr.count("not run:") == 1, ran.stderr
+    assert "cycle failed" not in ran.stderr

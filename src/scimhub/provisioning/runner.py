@@ -16,7 +16,7 @@ from contextlib import AbstractContextManager, nullcontext
 from scimhub.provisioning.config import JobConfig
 from scimhub.provisioning.cycle import Cycle, CycleSummary, DeletionThresholdExceeded, never
 from scimhub.provisioning.errors import Unreachable
-from scimhub.provisioning.identity import claim_job
+from scimhub.provisioning.identity import JobTargetChanged, claim_job
 from scimhub.provisioning.notify import failure_digest, quarantine_message
 from scimhub.provisioning.sources.file import load_file
 from scimhub.provisioning.target import ScimTarget
@@ -190,10 +190,12 @@ def terminal_progress() -> AbstractContextManager[Progress | None]:
 
 
 async def run_forever(jobs: list[JobConfig], db: Database,
-                      on_cycle: Callable[[CycleSummary], None]) -> None:
+                      on_cycle: Callable[[CycleSummary], None]) -> list[str]:
     """Each job on its own interval (default 40 minutes), once a day while quarantined, until
     SIGTERM or SIGINT: then the objects in flight finish, what the engine learned is saved,
-    and it exits."""
+    and it exits. Returns the names of the jobs that were refused (their file points at
+    another target than their state): those stop at once, the others go on."""
+    refused: list[str] = []
     state = EngineState(db)
     stopping = asyncio.Event()
     running = asyncio.get_running_loop()
@@ -211,6 +213,12 @@ async def run_forever(jobs: list[JobConfig], db: Database,
             except (JobStopped, JobBusy):
                 await pause(min(job.interval_seconds, 60))
                 continue
+            except JobTargetChanged as exc:
+                # The job file itself is wrong: every later cycle would be refused the same
+                # way, so say it once and leave this job until the file is fixed.
+                print(f"{job.name}: not run: {exc}", file=sys.stderr)
+                refused.append(job.name)
+                return
             except Exception as exc:  # a job's failure must not stop the others
                 print(f"{job.name}: cycle failed: {exc}", file=sys.stderr)
             stored = state.job(job.name)
@@ -219,3 +227,4 @@ async def run_forever(jobs: list[JobConfig], db: Database,
                         if quarantined else job.interval_seconds)
 
     await asyncio.gather(*(loop(job) for job in jobs))
+    return refused

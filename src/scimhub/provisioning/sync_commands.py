@@ -79,8 +79,8 @@ def register_sync(main: click.Group) -> None:
         jobs = _jobs(config, job_name)
         db = _database(database)
         if not once and not dry_run:
-            asyncio.run(run_forever(jobs, db, lambda s: _print_summary(s, as_json)))
-            return
+            refused = asyncio.run(run_forever(jobs, db, lambda s: _print_summary(s, as_json)))
+            sys.exit(1 if refused else 0)
         failed = False
         for job in jobs:
             try:
@@ -89,8 +89,14 @@ def register_sync(main: click.Group) -> None:
             except SourceError as exc:
                 raise click.ClickException(f"{job.name}: source: {exc}") from None
             except TargetError as exc:
-                raise click.ClickException(f"{job.name}: quarantined, target: {exc.code}: "
-                                           f"{exc.detail}") from None
+                # Rejected credentials quarantine the job; a target that did not answer in
+                # time does not: say which, from the job's state rather than the error.
+                stored = EngineState(db).job(job.name)
+                quarantined = (not dry_run and stored is not None
+                               and stored.state.quarantine_reason is not None)
+                raise click.ClickException(
+                    f"{job.name}: {'quarantined, ' if quarantined else ''}target: "
+                    f"{exc.code}: {exc.detail}") from None
             except (DeletionThresholdExceeded, JobStopped, JobBusy, JobTargetChanged) as exc:
                 raise click.ClickException(f"{job.name}: {exc}") from None
             _print_summary(summary, as_json)
