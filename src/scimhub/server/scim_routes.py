@@ -10,7 +10,6 @@ from starlette.routing import Route
 
 from scimhub.scim.cursor import Cursor, decode_cursor, encode_cursor, fingerprint
 from scimhub.scim.errors import InvalidFilter, InvalidValue
-from scimhub.scim.filters import Compare
 from scimhub.scim.patch import (
     Member,
     apply_patch,
@@ -188,7 +187,9 @@ class ResourceEndpoints:
             return page.total, [self._render(r, proj, base) for r in page.resources]
 
         # Rendering 1,000 results or scanning a filter: off the loop; Entra's probe is cheap.
-        return await self.ctx.run(work, cheap=_indexed_probe(query, count))
+        cheap = count <= CHEAP_PAGE and self.ctx.resources.is_lookup(
+            self.rtype, query.filter, query.sort_by)
+        return await self.ctx.run(work, cheap=cheap)
 
     # -- writes -------------------------------------------------------------
 
@@ -292,8 +293,6 @@ class ResourceEndpoints:
 CHEAP_BODY_BYTES = 4096
 CHEAP_PATCH_OPERATIONS = 10
 CHEAP_PAGE = 100
-#: Indexed columns: an ``eq`` on one of them is one index lookup.
-_INDEXED = frozenset({"id", "username", "externalid", "displayname"})
 
 
 def _small_write(request: Request, members_back: bool) -> bool:
@@ -302,14 +301,6 @@ def _small_write(request: Request, members_back: bool) -> bool:
     body: bytes | bytearray = getattr(request.state, "raw_body", b"")  # kept by read_json
     return (len(body) <= CHEAP_BODY_BYTES and b"password" not in body.lower()
             and not members_back)
-
-
-def _indexed_probe(query: Query, count: int) -> bool:
-    """Entra's probe (``userName eq "x"``): one index lookup and a page of at most one."""
-    f = query.filter
-    return (isinstance(f, Compare) and f.op == "eq" and f.path.sub_attr is None
-            and f.path.attr.lower() in _INDEXED and count <= CHEAP_PAGE
-            and query.sort_by is None)
 
 
 def resource_routes(ctx: AppContext) -> list[Route]:

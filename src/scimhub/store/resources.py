@@ -220,6 +220,18 @@ class ResourceStore:
                 tx.execute(q.REMOVE_ALL_MEMBERS, key)
             tx.execute(sql.delete, key)
 
+    def is_lookup(self, rtype: ResourceType, filter_: Filter | None,
+                  sort_by: AttrPath | None) -> bool:
+        """Whether ``search`` answers this with one index lookup (Entra's ``userName eq``
+        probe), so that its cost is bounded whatever the tenant holds."""
+        return self._lookup(rtype, filter_, sort_by) is not None
+
+    def _lookup(self, rtype: ResourceType, filter_: Filter | None,
+                sort_by: AttrPath | None) -> tuple[str, str] | None:
+        if filter_ is None or sort_by is not None:
+            return None
+        return indexed_equality(filter_, rtype, self.table(rtype))
+
     def search(
         self,
         tenant: TenantId,
@@ -232,8 +244,8 @@ class ResourceStore:
         refs: bool = False,
     ) -> Page:
         table = self.table(rtype)
-        fast = indexed_equality(filter_, rtype, table) if filter_ is not None else None
-        if fast is not None and sort_by is None:
+        fast = self._lookup(rtype, filter_, sort_by)
+        if fast is not None:
             return self._search_eq(tenant, rtype, *fast, start_index, count, refs)
         where = [table.c.tenant_id == tenant]
         if filter_ is not None:
