@@ -10,16 +10,7 @@ from scimhub.scim.filters import And, Compare, Filter, Not, Or, Present, ValuePa
 from scimhub.scim.matching import resource_matches
 from scimhub.scim.paths import AttrPath
 from scimhub.scim.schemas import USER
-
-
-def depth(node: Filter) -> int:
-    if isinstance(node, And | Or):
-        return 1 + max(depth(node.left), depth(node.right))
-    if isinstance(node, Not):
-        return 1 + depth(node.inner)
-    if isinstance(node, ValuePath):
-        return 1 + depth(node.filter)
-    return 0
+from tests.scim.test_filter_parser import depth
 
 
 def leaves(node: Filter) -> list[Compare | Present]:
