@@ -26,10 +26,10 @@ from typing import Any
 
 import httpx
 
-from scimhub.provisioning.config import load_jobs
-from scimhub.provisioning.cycle import CycleSummary
-from scimhub.provisioning.runner import run_once
-from scimhub.provisioning.sample import sample_directory
+from scimhub.engine.config import load_jobs
+from scimhub.engine.cycle.cycle import CycleSummary
+from scimhub.engine.runner import run_once
+from scimhub.engine.sample import sample_directory
 from scimhub.store.database import Database
 from scimhub.store.migrate import migrate
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import click
 
-from scimhub.provisioning.commands import register
-from scimhub.provisioning.sync_commands import register_jobs, register_sync
+from scimhub.engine.commands import register
+from scimhub.engine.sync_commands import register_jobs, register_sync
 from scimhub.security import TokenVault
 from scimhub.server.hosts import PUBLIC_URL_ENV, TRUSTED_HOSTS_ENV, BadPublicUrl, HostPolicy
 from scimhub.store.database import Database, MissingDriver, database_url

@@ -12,12 +12,12 @@ from typing import Any
 import httpx
 import pytest
 
-from scimhub.provisioning.config import load_jobs
-from scimhub.provisioning.cycle import Cycle
-from scimhub.provisioning.identity import JobTargetChanged
-from scimhub.provisioning.sample import sample_directory
-from scimhub.provisioning.sources.file import load_file
-from scimhub.provisioning.target import ScimTarget
+from scimhub.engine.config import load_jobs
+from scimhub.engine.cycle.cycle import Cycle
+from scimhub.engine.identity import JobTargetChanged
+from scimhub.engine.sample import sample_directory
+from scimhub.engine.sources.file import load_file
+from scimhub.engine.target.client import ScimTarget
 from scimhub.server.app import create_app
 from scimhub.store.provisioning import EngineState
 from tests.console.conftest import Site, sign_in

@@ -1,0 +1,48 @@
+"""The expression language's errors.
+
+``ExpressionError`` is what a caller catches: a mapping that does not parse (raised by
+``parse_expression``) or an object whose attributes a function cannot use (its subclass
+``EvaluationError``, raised by ``evaluate``). Both carry the 0-based character position in the
+expression text; the mapping loader prefixes the mapping's name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from scimhub.engine.expressions.ast import Compiled
+    from scimhub.engine.expressions.context import EvaluationContext
+
+
+class ExpressionError(Exception):
+    def __init__(self, message: str, position: int) -> None:
+        super().__init__(message, position)
+        self.message = message
+        self.position = position
+
+    def __str__(self) -> str:
+        return f"at position {self.position}: {self.message}"
+
+
+class EvaluationError(ExpressionError):
+    """A function could not use the values it was given (e.g. ``CDate("soon")``)."""
+
+
+class FunctionError(ValueError):
+    """Raised inside a function; the compiler turns it into an ``EvaluationError`` that names the
+    function and its position."""
+
+
+def guard(run: Compiled, function: str, position: int) -> Compiled:
+    """``run``, with a ``FunctionError`` (or any ValueError) turned into an ``EvaluationError``
+    naming the function and where it is called."""
+
+    def guarded(source: Mapping[str, Any], context: EvaluationContext) -> Any:
+        try:
+            return run(source, context)
+        except (ValueError, OverflowError) as error:
+            raise EvaluationError(f"{function}: {error}", position) from None
+
+    return guarded

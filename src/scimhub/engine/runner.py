@@ -1,0 +1,230 @@
+"""Running jobs: one cycle now, or every job on its interval until stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import smtplib
+import socket
+import sys
+import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+
+from scimhub.engine.config import JobConfig
+from scimhub.engine.cycle.cycle import Cycle, CycleSummary, DeletionThresholdExceeded, never
+from scimhub.engine.errors import Unreachable
+from scimhub.engine.identity import JobTargetChanged, claim_job
+from scimhub.engine.notify import failure_digest, quarantine_message
+from scimhub.engine.sources.file import load_file
+from scimhub.engine.target.client import ScimTarget
+from scimhub.store.database import Database
+from scimhub.store.provisioning import EngineState, LogEntry
+
+Progress = Callable[[str, int, int], None]
+
+
+class JobStopped(Exception):
+    """``scimhub job stop`` was run for this job."""
+
+
+class JobBusy(Exception):
+    """Another engine worker holds the job's lease: it runs there, not here."""
+
+
+class LeaseLost(JobBusy):
+    """This worker's lease ran out during a cycle and another worker holds it now."""
+
+
+#: This process, as a lease owner.
+WORKER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+async def run_once(job: JobConfig, db: Database, *, dry_run: bool = False,
+                   progress: Progress | None = None,
+                   stop: Callable[[], bool] = never) -> CycleSummary:
+    """One cycle, with Entra's quarantine rules around it.
+
+    The job file is first matched to its job row (``claim_job``: a file whose target is
+    not the stored job's is refused before anything is read or written). Rejected
+    credentials and the accidental-deletion guard quarantine the job at once; so do
+    failures past the thresholds of ``[quarantine]``. A cycle that ends without either
+    takes the job out of quarantine.
+    """
+    state = EngineState(db)
+    stored = state.job(job.name)
+    if stored is not None and stored.state.state == "stopped" and not dry_run:
+        raise JobStopped(f"{job.name} is stopped; 'scimhub job start {job.name}' resumes it")
+    directory = load_file(job.source.path)
+    async with ScimTarget(job.target.url, job.target.token,
+                          concurrency=job.target.concurrency,
+                          timeout=job.target.timeout) as target:
+        try:
+            job_id = await claim_job(state, job, target, record=not dry_run)
+        except Unreachable as exc:
+            if stored is not None and not dry_run:
+                _quarantine(job, stored.id, state,
+                            f"EncounteredQuarantineException: {exc.code}: {exc.detail}",
+                            in_cycle=False)
+            raise
+        if not dry_run:
+            _reclaim_from_dead_local_worker(state, job_id)
+            if not state.acquire_lease(job_id, WORKER, job.lease_seconds):
+                raise JobBusy(f"{job.name} is running in another engine worker")
+
+        def heartbeat() -> None:
+            # A worker that was paused (or cut off from the database) longer than its lease
+            # may find the job taken over: it must stop, or the job runs in two places.
+            if not dry_run and not state.acquire_lease(job_id, WORKER, job.lease_seconds):
+                raise LeaseLost(f"{job.name}: another engine worker took the job over; "
+                                "this one stopped its cycle")
+
+        try:
+            summary = await Cycle(job, state, target, directory, dry_run=dry_run,
+                                  progress=progress, stop=stop, heartbeat=heartbeat,
+                                  job_id=job_id).run()
+        except Unreachable as exc:
+            _quarantine(job, job_id, state,
+                        f"EncounteredQuarantineException: {exc.code}: {exc.detail}")
+            raise
+        except DeletionThresholdExceeded as exc:
+            _quarantine(job, job_id, state, f"DeletionThresholdExceeded: {exc}")
+            raise
+        finally:
+            if not dry_run:
+                state.release_lease(job_id, WORKER)
+    if not dry_run:
+        _judge(job, job_id, state, summary)
+        _digest(job, job_id, state, summary)
+    return summary
+
+
+def _quarantine(job: JobConfig, job_id: str, state: EngineState, reason: str, *,
+                in_cycle: bool = True) -> None:
+    """Quarantine, with one e-mail per quarantine reason (a changed reason mails again).
+
+    The log entry belongs to the cycle that failed; a failure before any cycle started
+    (checking a new token) belongs to none, so no tenant's console is shown it.
+    """
+    if not state.quarantine(job_id, reason):
+        return
+    last = state.cycles(job_id, 1) if in_cycle else []
+    state.write_log(job_id, last[0].id if last else "none", [LogEntry(
+        "job", None, None, job.name, "quarantine", "failure", reason.split(":", 1)[0], reason)])
+    if job.notifications is not None:
+        _send(job, *quarantine_message(job.name, reason))
+
+
+def _digest(job: JobConfig, job_id: str, state: EngineState, summary: CycleSummary) -> None:
+    if job.notifications is None or not job.notifications.on_failure or not summary.failures:
+        return
+    failures = state.search_log(job_id, status="failure", cycle_id=summary.cycle_id)
+    _send(job, *failure_digest(job.name, summary.cycle_id, failures))
+
+
+def _send(job: JobConfig, subject: str, body: str) -> None:
+    assert job.notifications is not None
+    try:
+        job.notifications.send(subject, body)
+    except (OSError, smtplib.SMTPException) as exc:
+        print(f"{job.name}: could not send e-mail to {job.notifications.email}: {exc}",
+              file=sys.stderr)
+
+
+def _reclaim_from_dead_local_worker(state: EngineState, job_id: str) -> None:
+    """A lease held by a process of this host that no longer exists (killed, crashed) is
+    released at once instead of after it expires; other hosts' leases must expire."""
+    owner = state.lease_owner(job_id)
+    if owner is None:
+        return
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit() or owner == WORKER:
+        return
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        state.release_lease(job_id, owner)
+    except PermissionError:
+        return
+
+
+def _judge(job: JobConfig, job_id: str, state: EngineState, summary: CycleSummary) -> None:
+    processed = sum(summary.counts.values())
+    ratio = summary.failures / processed if processed else 0.0
+    rules = job.quarantine
+    if summary.failures >= rules.min_failures and (
+            ratio > rules.failure_ratio or summary.failures > rules.max_failures):
+        _quarantine(job, job_id, state, f"EncounteredEscrowProportionThreshold: "
+                    f"{summary.failures} of {processed} objects failed")
+    else:
+        state.release(job_id)
+
+
+def terminal_progress() -> AbstractContextManager[Progress | None]:
+    """A rich progress bar on an interactive terminal; nothing otherwise."""
+    if not sys.stderr.isatty():
+        return nullcontext(None)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeRemainingColumn
+
+    bar = Progress("[bold]{task.description}", BarColumn(), MofNCompleteColumn(),
+                   TimeRemainingColumn(), transient=True)
+    tasks: dict[str, TaskID] = {}
+
+    def update(phase: str, done: int, total: int) -> None:
+        if phase not in tasks:
+            tasks[phase] = bar.add_task(phase, total=total)
+        bar.update(tasks[phase], completed=done, total=total)
+
+    class _Bar:
+        def __enter__(self) -> Progress | None:
+            bar.start()
+            return update  # type: ignore[return-value]
+
+        def __exit__(self, *_exc: object) -> None:
+            bar.stop()
+
+    return _Bar()  # type: ignore[return-value]
+
+
+async def run_forever(jobs: list[JobConfig], db: Database,
+                      on_cycle: Callable[[CycleSummary], None]) -> list[str]:
+    """Each job on its own interval (default 40 minutes), once a day while quarantined, until
+    SIGTERM or SIGINT: then the objects in flight finish, what the engine learned is saved,
+    and it exits. Returns the names of the jobs that were refused (their file points at
+    another target than their state): those stop at once, the others go on."""
+    refused: list[str] = []
+    state = EngineState(db)
+    stopping = asyncio.Event()
+    running = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        running.add_signal_handler(sig, stopping.set)
+
+    async def pause(seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), seconds)
+
+    async def loop(job: JobConfig) -> None:
+        while not stopping.is_set():
+            try:
+                on_cycle(await run_once(job, db, stop=stopping.is_set))
+            except (JobStopped, JobBusy):
+                await pause(min(job.interval_seconds, 60))
+                continue
+            except JobTargetChanged as exc:
+                # The job file itself is wrong: every later cycle would be refused the same
+                # way, so say it once and leave this job until the file is fixed.
+                print(f"{job.name}: not run: {exc}", file=sys.stderr)
+                refused.append(job.name)
+                return
+            except Exception as exc:  # a job's failure must not stop the others
+                print(f"{job.name}: cycle failed: {exc}", file=sys.stderr)
+            stored = state.job(job.name)
+            quarantined = stored is not None and stored.state.quarantine_reason is not None
+            await pause(max(job.interval_seconds, job.quarantine.interval_seconds)
+                        if quarantined else job.interval_seconds)
+
+    await asyncio.gather(*(loop(job) for job in jobs))
+    return refused

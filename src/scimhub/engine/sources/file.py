@@ -1,0 +1,81 @@
+"""A directory exported to a file: JSON ``{"users": [...], "groups": [...]}`` or CSV of users.
+
+Objects use Entra's source attribute names (objectId, userPrincipalName, mail,
+mailNickname, givenName, surname, mobile, accountEnabled, department,
+employeeId, jobTitle, manager, assigned; groups: objectId, displayName,
+members, assigned).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from scimhub.engine.sources.directory import Directory, SourceError
+
+_BOOLEAN_COLUMNS = {"accountEnabled", "assigned"}
+
+
+def load_file(path: Path) -> Directory:
+    if not path.exists():
+        raise SourceError(f"{path}: no such file")
+    if path.suffix.lower() == ".csv":
+        return _from_users(path, _csv_rows(path), [])
+    try:
+        data = orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as exc:
+        raise SourceError(f"{path}: not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise SourceError(f'{path}: expected an object {{"users": [...], "groups": [...]}}')
+    users, groups = data.get("users", []), data.get("groups", [])
+    if not isinstance(users, list) or not isinstance(groups, list):
+        raise SourceError(f"{path}: 'users' and 'groups' must be arrays")
+    return _from_users(path, ((f"users[{i}]", u) for i, u in enumerate(users)),
+                       [(f"groups[{i}]", g) for i, g in enumerate(groups)])
+
+
+def _csv_rows(path: Path) -> Iterable[tuple[str, dict[str, Any]]]:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        if not reader.fieldnames or "objectId" not in reader.fieldnames:
+            raise SourceError(f"{path}: line 1: the header needs an objectId column")
+        for row in reader:
+            yield f"line {reader.line_num}", _csv_values(row)
+
+
+def _csv_values(row: dict[str, str | None]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for key, text in row.items():
+        if key is None or text is None or text == "":
+            continue
+        values[key] = text.strip().lower() == "true" if key in _BOOLEAN_COLUMNS else text
+    return values
+
+
+def _from_users(path: Path, users: Iterable[tuple[str, Any]],
+                groups: list[tuple[str, Any]]) -> Directory:
+    directory = Directory()
+    for where, obj in users:
+        directory.users[_checked_id(path, where, obj, directory.users)] = obj
+    for where, obj in groups:
+        gid = _checked_id(path, where, obj, directory.groups)
+        members = obj.get("members", [])
+        if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
+            raise SourceError(f"{path}: {where} ({gid}): 'members' must be an array of objectIds")
+        directory.groups[gid] = obj
+    return directory
+
+
+def _checked_id(path: Path, where: str, obj: Any, seen: dict[str, Any]) -> str:
+    if not isinstance(obj, dict):
+        raise SourceError(f"{path}: {where}: expected an object")
+    oid = obj.get("objectId")
+    if not isinstance(oid, str) or not oid:
+        raise SourceError(f"{path}: {where}: objectId is missing")
+    if oid in seen:
+        raise SourceError(f"{path}: {where}: objectId {oid} appears twice")
+    return oid
