@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -35,6 +36,9 @@ tenants = Table(
     Column("name", String(200), nullable=False, unique=True),
     Column("created", String(32), nullable=False),
     Column("deprovision", String(8), nullable=False, server_default="soft"),
+    # Counts changes to the tenant's schema extensions (migration 0007): the server
+    # rebuilds its cached resource types for the tenant only when it moved.
+    Column("schemas_version", Integer, nullable=False, server_default="0"),
 )
 
 admins = Table(
@@ -108,6 +112,19 @@ group_members = Table(
     ),
     # Covering, so that SQLite prefers it over the primary key for "groups of a user".
     Index("ix_group_members_member", "tenant_id", "member_id", "group_id"),
+)
+
+#: Tenant-defined schema extensions (issue 11 §3): one RFC 7643 §7 document each.
+tenant_schemas = Table(
+    "tenant_schemas",
+    metadata,
+    Column("tenant_id", String(36), primary_key=True),
+    Column("urn", String(300), primary_key=True),
+    Column("resource_type", String(8), nullable=False),
+    Column("required", Boolean, nullable=False, server_default=false()),
+    Column("doc", Json, nullable=False),
+    Column("created", String(32), nullable=False),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
 )
 
 from scimhub.store import console_tables as _console_tables  # noqa: F401,E402
