@@ -14,14 +14,12 @@ from typing import Any, Literal
 import orjson
 
 from scimhub.engine import defaults
-from scimhub.engine.mapping import AttributeMapping, MappingError, parse_mappings
+from scimhub.engine.errors import ConfigError as ConfigError  # re-exported: its old home
+from scimhub.engine.errors import MappingError
+from scimhub.engine.mapping import AttributeMapping, parse_mappings
 from scimhub.engine.notify import Notifications
 from scimhub.engine.scoping import ScopingClause, ScopingFilter
 from scimhub.scim.schemas import GROUP, USER
-
-
-class ConfigError(ValueError):
-    """A job file that cannot run; the message names the file and the key."""
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import uuid
 
 from scimhub.engine.config import JobConfig
+from scimhub.engine.errors import JobTargetChanged as JobTargetChanged  # re-exported
 from scimhub.engine.target.client import ScimTarget
 from scimhub.security import token_digest
 from scimhub.store.provisioning import EngineState
@@ -25,10 +26,6 @@ from scimhub.store.provisioning import EngineState
 #: How many linked objects a token rotation is checked against: one deleted behind the
 #: engine's back must not make a genuine rotation look like another tenant.
 PROBES = 3
-
-
-class JobTargetChanged(Exception):
-    """The job file names a job whose state belongs to another target: nothing was run."""
 
 
 def same_url(a: str, b: str) -> bool:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from scimhub.engine.errors import MappingError as MappingError  # re-exported: its old home
 from scimhub.engine.expressions import (
     IGNORE_FLOW,
     EvaluationContext,
@@ -31,10 +32,6 @@ from scimhub.scim.schema import Attribute, ResourceType
 
 Kind = Literal["direct", "constant", "expression"]
 MANAGER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"
-
-
-class MappingError(ValueError):
-    """A mapping that cannot be used; the message names the mapping."""
 
 
 @dataclass(frozen=True)

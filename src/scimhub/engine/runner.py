@@ -14,9 +14,12 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 
 from scimhub.engine.config import JobConfig
-from scimhub.engine.cycle.cycle import Cycle, CycleSummary, DeletionThresholdExceeded, never
-from scimhub.engine.errors import Unreachable
-from scimhub.engine.identity import JobTargetChanged, claim_job
+from scimhub.engine.cycle.cycle import Cycle, CycleSummary, never
+from scimhub.engine.errors import DeletionThresholdExceeded, JobTargetChanged, Unreachable
+from scimhub.engine.errors import JobBusy as JobBusy  # re-exported: their old home
+from scimhub.engine.errors import JobStopped as JobStopped
+from scimhub.engine.errors import LeaseLost as LeaseLost
+from scimhub.engine.identity import claim_job
 from scimhub.engine.notify import failure_digest, quarantine_message
 from scimhub.engine.sources.file import load_file
 from scimhub.engine.target.client import ScimTarget
@@ -24,18 +27,6 @@ from scimhub.store.database import Database
 from scimhub.store.provisioning import EngineState, LogEntry
 
 Progress = Callable[[str, int, int], None]
-
-
-class JobStopped(Exception):
-    """``scimhub job stop`` was run for this job."""
-
-
-class JobBusy(Exception):
-    """Another engine worker holds the job's lease: it runs there, not here."""
-
-
-class LeaseLost(JobBusy):
-    """This worker's lease ran out during a cycle and another worker holds it now."""
 
 
 #: This process, as a lease owner.

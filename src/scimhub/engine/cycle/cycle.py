@@ -24,6 +24,7 @@ import orjson
 
 from scimhub.engine.config import JobConfig
 from scimhub.engine.errors import CredentialsRejected, TargetError
+from scimhub.engine.errors import DeletionThresholdExceeded as DeletionThresholdExceeded
 from scimhub.engine.expressions import EvaluationContext, EvaluationError
 from scimhub.engine.identity import claim_job
 from scimhub.engine.mapping import AttributeMapping, desired_attributes
@@ -39,16 +40,6 @@ from scimhub.store.provisioning import EngineState, Known, LogEntry
 T = TypeVar("T")
 BATCH = 100
 MANAGER_PATH = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"
-
-
-class DeletionThresholdExceeded(Exception):
-    """The cycle would disable or delete more than the job allows: nothing was deprovisioned."""
-
-    def __init__(self, planned: int, threshold: int) -> None:
-        super().__init__(f"the cycle would disable or delete {planned} objects, more than the "
-                         f"threshold of {threshold}; run 'scimhub job allow-deletes' to let it")
-        self.planned = planned
-        self.threshold = threshold
 
 
 @dataclass

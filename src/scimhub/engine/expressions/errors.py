@@ -11,28 +11,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+# Defined with the engine's other errors (one EngineError root); re-exported here.
+from scimhub.engine.errors import EvaluationError, ExpressionError
+
 if TYPE_CHECKING:
     from scimhub.engine.expressions.ast import Compiled
     from scimhub.engine.expressions.context import EvaluationContext
 
 
-class ExpressionError(Exception):
-    def __init__(self, message: str, position: int) -> None:
-        super().__init__(message, position)
-        self.message = message
-        self.position = position
-
-    def __str__(self) -> str:
-        return f"at position {self.position}: {self.message}"
-
-
-class EvaluationError(ExpressionError):
-    """A function could not use the values it was given (e.g. ``CDate("soon")``)."""
 
 
 class FunctionError(ValueError):
     """Raised inside a function; the compiler turns it into an ``EvaluationError`` that names the
     function and its position."""
+
+
+__all__ = ["EvaluationError", "ExpressionError", "FunctionError", "guard"]
 
 
 def guard(run: Compiled, function: str, position: int) -> Compiled:

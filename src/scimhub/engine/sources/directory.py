@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-
-class SourceError(ValueError):
-    """Bad source data; the message names the file and the line or object at fault."""
+from scimhub.engine.errors import SourceError as SourceError  # re-exported: its old home
 
 
 @dataclass
