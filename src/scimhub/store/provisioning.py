@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -42,11 +42,46 @@ class JobExists(ValueError):
     """A rename to a name another job already has."""
 
 
+#: The two kinds of object the engine provisions.
+ResourceKind = Literal["user", "group"]
+#: What a log entry is about: an object, or the job itself (a quarantine).
+LogKind = Literal["user", "group", "job"]
+#: A log entry's outcome, as Entra's provisioning log reports it (docs/entra.md §5).
+LogStatus = Literal["success", "failure", "skipped"]
+#: What the engine did (or would have done): the writes it sends, ``skip`` for an object it
+#: left alone on purpose, ``stageddelete`` for a deprovision held back by the deletion
+#: threshold, ``provision`` for a failed attempt, ``quarantine`` for the job itself.
+LogAction = Literal["create", "update", "disable", "enable", "delete", "link", "skip",
+                    "stageddelete", "provision", "quarantine"]
+#: The steps of Entra's provisioning log, in the order an object goes through them.
+StepName = Literal["import", "scope", "match", "action"]
+STEP_NAMES: tuple[StepName, ...] = ("import", "scope", "match", "action")
+
+
+class Step(TypedDict):
+    """One step of a log entry, as Entra's log shows it: its name, what came of it (e.g.
+    ``success``, ``skipped``, ``failure``, or a finding such as ``matched``) and why, in words
+    (docs/entra.md §5). A TypedDict, so that a step is stored and shown as plain JSON."""
+
+    step: StepName
+    outcome: str
+    reason: str
+
+
+class Modified(TypedDict):
+    """One modified property of a log entry: the target attribute, the value it had (as far
+    as the engine knows) and the value sent. A redacted value is the text ``[Redact]``."""
+
+    attribute: str
+    old: Any
+    new: Any
+
+
 @dataclass
 class Known:
     """What the engine last did with one source object."""
 
-    kind: str
+    kind: ResourceKind
     source_id: str
     target_id: str | None
     source_hash: str | None
@@ -55,20 +90,26 @@ class Known:
     #: Escrow: failed attempts in a row, and when the next one is due.
     attempts: int = 0
     retry_after: str | None = None
+    #: When the object was first seen gone from the source (removed, or out of scope) and
+    #: disabled in the target: Entra's soft delete, before the hard delete a configurable
+    #: delay later (docs/entra.md §2). None while the object is in the source.
+    gone_since: str | None = None
 
 
 @dataclass(frozen=True)
 class LogEntry:
-    kind: str
+    kind: LogKind
     source_id: str | None
     target_id: str | None
     identity: str | None
-    action: str
-    status: str
+    action: LogAction
+    status: LogStatus
     error_code: str | None = None
     detail: str | None = None
-    modified: list[dict[str, Any]] | None = None
+    modified: list[Modified] | list[dict[str, Any]] | None = None
     duration_ms: int | None = None
+    #: Entra's steps (import, scope, match, action), each with its outcome and reason.
+    steps: tuple[Step, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -125,11 +166,13 @@ def _upsert_objects(is_sqlite: bool) -> Any:
         job_id=bindparam("job_id"), kind=bindparam("kind"), source_id=bindparam("source_id"),
         target_id=bindparam("target_id"), source_hash=bindparam("source_hash"),
         sent=bindparam("sent"), in_scope=bindparam("in_scope"), updated=bindparam("updated"),
-        attempts=bindparam("attempts"), retry_after=bindparam("retry_after"))
+        attempts=bindparam("attempts"), retry_after=bindparam("retry_after"),
+        gone_since=bindparam("gone_since"))
     return stmt.on_conflict_do_update(
         index_elements=["job_id", "kind", "source_id"],
         set_={c: stmt.excluded[c] for c in ("target_id", "source_hash", "sent", "in_scope",
-                                            "updated", "attempts", "retry_after")})
+                                            "updated", "attempts", "retry_after",
+                                            "gone_since")})
 
 
 _INSERT_LOG = insert(prov_log).values(**{c.name: bindparam(c.name) for c in prov_log.columns
@@ -344,17 +387,19 @@ class EngineState:
             rows = tx.all(select(prov_objects.c.kind, prov_objects.c.source_id,
                                  prov_objects.c.target_id, prov_objects.c.source_hash,
                                  prov_objects.c.sent, prov_objects.c.in_scope,
-                                 prov_objects.c.attempts, prov_objects.c.retry_after)
+                                 prov_objects.c.attempts, prov_objects.c.retry_after,
+                                 prov_objects.c.gone_since)
                           .where(prov_objects.c.job_id == job_id))
         return {(r[0], r[1]): Known(r[0], r[1], r[2], r[3], load_json(r[4]) or {}, bool(r[5]),
-                                    int(r[6] or 0), r[7]) for r in rows}
+                                    int(r[6] or 0), r[7], r[8]) for r in rows}
 
     def save_objects(self, job_id: str, objects: Iterable[Known]) -> None:
         stamp = now()
         rows = [{"job_id": job_id, "kind": o.kind, "source_id": o.source_id,
                  "target_id": o.target_id, "source_hash": o.source_hash,
                  "sent": dump_json(o.sent), "in_scope": o.in_scope, "updated": stamp,
-                 "attempts": o.attempts, "retry_after": o.retry_after} for o in objects]
+                 "attempts": o.attempts, "retry_after": o.retry_after,
+                 "gone_since": o.gone_since} for o in objects]
         if rows:
             with self.db.write() as tx:
                 tx.execute_many(self._upsert, rows)
@@ -400,7 +445,8 @@ class EngineState:
                  "source_id": e.source_id, "target_id": e.target_id, "identity": e.identity,
                  "action": e.action, "status": e.status, "error_code": e.error_code,
                  "detail": e.detail, "modified": dump_json(e.modified or []),
-                 "duration_ms": e.duration_ms} for e in entries]
+                 "duration_ms": e.duration_ms, "steps": dump_json(list(e.steps))}
+                for e in entries]
         with self.db.write() as tx:
             tx.execute_many(_INSERT_LOG, rows)
 
@@ -446,6 +492,7 @@ class EngineState:
         entries = [dict(zip(names, r, strict=True)) for r in rows]
         for e in entries:
             e["modified"] = load_json(e["modified"]) or []
+            e["steps"] = load_json(e["steps"]) or []
         return entries
 
 

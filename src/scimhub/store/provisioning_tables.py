@@ -85,6 +85,9 @@ prov_objects = Table(
     Column("updated", String(32), nullable=False),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("retry_after", String(32)),
+    #: When the object left the source (or its scope) and was disabled: the hard delete
+    #: follows a configurable delay later, as Entra's soft delete does (migration 0008).
+    Column("gone_since", String(32)),
     ForeignKeyConstraint(["job_id"], ["prov_jobs.id"], ondelete="CASCADE"),
 )
 
@@ -114,6 +117,9 @@ prov_log = Table(
     Column("detail", Text),
     Column("modified", Json),
     Column("duration_ms", Integer),
+    #: Entra's steps (import, scope, match, action) as a JSON list of
+    #: {"step", "outcome", "reason"} (migration 0008; older entries have none).
+    Column("steps", Json),
     ForeignKeyConstraint(["job_id"], ["prov_jobs.id"], ondelete="CASCADE"),
     Index("ix_prov_log_job_at", "job_id", "at"),
     Index("ix_prov_log_job_status", "job_id", "status"),
