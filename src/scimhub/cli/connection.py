@@ -46,7 +46,3 @@ def _exit_code(report: ConnectionReport) -> int:
         return OK
     url_step = report.steps[0]  # always the Tenant URL
     return FAILED if url_step.ok else BAD_ARGUMENTS
-
-
-def register(main: click.Group) -> None:
-    main.add_command(test_connection_command)

@@ -1,0 +1,141 @@
+"""``scimhub job``: a job's state, and starting, stopping, restarting and renaming it."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from scimhub.cli.options import database_option, load_job_file, open_database
+from scimhub.store.provisioning import EngineState, JobExists, JobRecord, JobState, NoSuchJob
+
+
+@click.group()
+def job() -> None:
+    """Start, stop, restart and inspect provisioning jobs."""
+
+
+@job.command("status")
+@click.option("--config", "config", default=None, type=click.Path(path_type=Path),
+              help="The job file, for each job's interval (next cycle).")
+@click.option("--json", "as_json", is_flag=True)
+@database_option
+def status(config: Path | None, as_json: bool, database: str | None) -> None:
+    """State, last and next cycle, counts and quarantine of every known job."""
+    state = EngineState(open_database(database))
+    intervals = ({j.name: j.interval_seconds for j in load_job_file(config, None)}
+                 if config else {})
+    rows = [_status(state, name, intervals.get(name))
+            for name in sorted(set(state.job_names()) | set(intervals))]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        last = row["last_cycle"]
+        click.echo(f"{row['job']}: {row['state']}"
+                   + (f", QUARANTINED since {row['quarantined_since']}: "
+                      f"{row['quarantine_reason']}" if row["quarantine_reason"] else ""))
+        if last:
+            click.echo(f"  last cycle {last['kind']} {last['started']} -> "
+                       f"{last['finished'] or 'running'}: {last['counts']}, "
+                       f"{last['failures']} failures")
+        if row["next_cycle"]:
+            click.echo(f"  next cycle {row['next_cycle']}")
+
+
+def _set(name: str, database: str | None, **values: object) -> EngineState:
+    """Change a job's state; a name never run yet gets its job row (and id) now."""
+    state = EngineState(open_database(database))
+    state.update_job(state.ensure_job(name).id, **values)
+    return state
+
+
+@job.command("start")
+@click.argument("name")
+@database_option
+def start(name: str, database: str | None) -> None:
+    """Let the scheduler run the job again."""
+    _set(name, database, state="enabled")
+    click.echo(f"{name}: enabled")
+
+
+@job.command("stop")
+@click.argument("name")
+@database_option
+def stop(name: str, database: str | None) -> None:
+    """Stop running the job (a cycle in progress finishes)."""
+    _set(name, database, state="stopped")
+    click.echo(f"{name}: stopped")
+
+
+@job.command("restart")
+@click.argument("name")
+@database_option
+def restart(name: str, database: str | None) -> None:
+    """Clear what the engine knows of the job: the next cycle is initial and re-matches
+    every object; quarantine is lifted (Entra's Restart provisioning). The job keeps its
+    id and its log; its recorded target is forgotten, so the next run may use another."""
+    state = EngineState(open_database(database))
+    found = _known(state, name)
+    state.update_job(found.id, state="enabled", quarantine_reason=None,
+                     quarantined_since=None)
+    state.forget(found.id)
+    click.echo(f"{name}: restarted; the next cycle is an initial one")
+
+
+@job.command("rename")
+@click.argument("old")
+@click.argument("new")
+@database_option
+def rename(old: str, new: str, database: str | None) -> None:
+    """Rename a job and keep its state (links, escrow, log); then change [job] name in the
+    job file to NEW. A job file whose name changes without this starts a new, empty job."""
+    try:
+        EngineState(open_database(database)).rename_job(old, new)
+    except (NoSuchJob, JobExists) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{old}: renamed to {new}; set name = {new!r} in its job file")
+
+
+@job.command("allow-deletes")
+@click.argument("name")
+@database_option
+def allow_deletes(name: str, database: str | None) -> None:
+    """Let the next cycle exceed the accidental-deletion threshold, once."""
+    _set(name, database, allow_deletes=True, quarantine_reason=None,
+         quarantined_since=None)
+    click.echo(f"{name}: the next cycle may disable or delete past the threshold")
+
+
+def _known(state: EngineState, name: str) -> JobRecord:
+    found = state.job(name)
+    if found is None:
+        raise click.ClickException(f"no job named {name!r} in this database")
+    return found
+
+
+def _status(state: EngineState, name: str, interval: float | None) -> dict[str, Any]:
+    found = state.job(name)
+    job_state = found.state if found else JobState()
+    cycles = state.cycles(found.id, 1) if found else []
+    last = cycles[0] if cycles else None
+    summary = (last.summary or {}) if last else {}
+    next_cycle = None
+    if last is not None and last.finished and interval is not None:
+        finished = datetime.strptime(last.finished, "%Y-%m-%dT%H:%M:%S.%fZ")
+        wait = max(interval, 86400.0) if job_state.quarantine_reason else interval
+        next_cycle = (finished + timedelta(seconds=wait)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "job": name, "state": job_state.state,
+        "quarantine_reason": job_state.quarantine_reason,
+        "quarantined_since": job_state.quarantined_since,
+        "allow_deletes": job_state.allow_deletes,
+        "last_cycle": None if last is None else {
+            "id": last.id, "kind": last.kind, "started": last.started,
+            "finished": last.finished, "counts": summary.get("counts", {}),
+            "failures": summary.get("failures", 0)},
+        "next_cycle": next_cycle,
+    }

@@ -1,0 +1,42 @@
+"""What the command modules share: the --database option and opening the stores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from scimhub.engine.config import ConfigError, JobConfig, load_jobs
+from scimhub.security import TokenVault
+from scimhub.store.database import Database, database_url
+from scimhub.store.migrate import migrate
+from scimhub.store.tenants import TenantStore
+
+database_option = click.option(
+    "--database", "database", default=None,
+    help="Database URL (default: $SCIMHUB_DATABASE_URL, else sqlite:///./scimhub.db).",
+)
+
+
+def open_database(database: str | None) -> Database:
+    """The database, created or migrated to the current schema."""
+    db = Database(database_url(database))
+    migrate(db)
+    return db
+
+
+def open_tenants(database: str | None) -> TenantStore:
+    return TenantStore(open_database(database), TokenVault.from_environment())
+
+
+def load_job_file(config: Path, name: str | None) -> list[JobConfig]:
+    """The jobs of a job file (only ``name`` when given), or a one-line error."""
+    try:
+        jobs = load_jobs(config)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if name:
+        jobs = [j for j in jobs if j.name == name]
+        if not jobs:
+            raise click.ClickException(f"{config}: no job named {name!r}")
+    return jobs

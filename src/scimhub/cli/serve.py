@@ -1,0 +1,72 @@
+"""``scimhub serve``: the SCIM endpoint and the console in one uvicorn process tree."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from scimhub.cli.options import database_option
+from scimhub.server.hosts import PUBLIC_URL_ENV, TRUSTED_HOSTS_ENV, BadPublicUrl, HostPolicy
+from scimhub.store.database import Database, database_url
+from scimhub.store.migrate import migrate
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int)
+@click.option("--access-log/--no-access-log", default=False, show_default=True)
+@click.option("--public-url", envvar=PUBLIC_URL_ENV, default=None, metavar="URL",
+              help="The base URL clients reach this server at (e.g. https://scim.example.com): "
+                   "used in Location, meta.location and the console's Tenant URL "
+                   f"(default: ${PUBLIC_URL_ENV}).")
+@click.option("--trusted-hosts", envvar=TRUSTED_HOSTS_ENV, default="", metavar="NAMES",
+              help="More Host names to answer, comma-separated (localhost, 127.0.0.1, ::1, "
+                   "--host and the --public-url host always are); other Hosts get 400.")
+@click.option("--forwarded-allow-ips", envvar="FORWARDED_ALLOW_IPS", default="",
+              metavar="IPS",
+              help="Addresses of proxies whose X-Forwarded-For and X-Forwarded-Proto are "
+                   "believed, comma-separated (default: $FORWARDED_ALLOW_IPS, else none).")
+@database_option
+def serve(host: str, port: int, workers: int, access_log: bool, public_url: str | None,
+          trusted_hosts: str, forwarded_allow_ips: str, database: str | None) -> None:
+    """Run the SCIM endpoint at /scim/v2 and the console at /."""
+    try:
+        hosts = HostPolicy.build(public_url=public_url, bind_host=host,
+                                 trusted=trusted_hosts.split(","))
+    except BadPublicUrl as exc:
+        raise click.BadParameter(str(exc), param_hint="--public-url") from None
+    if host in ("0.0.0.0", "::") and not public_url and not trusted_hosts.strip():  # noqa: S104
+        click.echo("scimhub: listening on every address, but only Host headers naming this "
+                   "machine locally are answered: give --public-url (or --trusted-hosts) with "
+                   "the name clients use.", err=True)
+    url = database_url(database)
+    db = Database(url)
+    migrate(db)  # once, before any worker starts
+    db.dispose()
+    os.environ["SCIMHUB_DATABASE_URL"] = url
+    os.environ.update(hosts.to_environment())  # what the workers' app reads
+    run_server(host, port, workers, access_log, forwarded_allow_ips)
+
+
+def run_server(host: str, port: int, workers: int, access_log: bool,
+               forwarded_allow_ips: str = "") -> None:
+    """``forwarded_allow_ips`` empty: the client address and scheme are the connection's own,
+    whatever X-Forwarded-* headers say."""
+    import uvicorn
+
+    uvicorn.run(
+        "scimhub.web:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers if workers > 1 else None,
+        access_log=access_log,
+        log_level="info",
+        loop="uvloop",
+        http="httptools",
+        proxy_headers=bool(forwarded_allow_ips.strip()),
+        forwarded_allow_ips=forwarded_allow_ips,
+        lifespan="on",
+    )
