@@ -45,7 +45,8 @@ def test_defaults_are_the_acunetix_tables(tmp_path: Path) -> None:
             "surname": "Lovelace", "IsSoftDeleted": False}
     desired = desired_attributes(job.user_mappings, user, CTX, creating=True)
     assert desired["active"] is True and desired["userName"] == "ada@x"
-    assert desired['phoneNumbers[type eq "mobile"].value'] is None
+    # A null is never provisioned (issue 11): the attribute is left out, not sent as None.
+    assert 'phoneNumbers[type eq "mobile"].value' not in desired
     assert desired_attributes(job.user_mappings, {**user, "IsSoftDeleted": True}, CTX,
                               creating=False)["active"] is False
 

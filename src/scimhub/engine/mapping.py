@@ -1,10 +1,17 @@
 """Attribute mappings: what each target attribute gets from a source object.
 
-A mapping is direct (a source attribute), constant, or an Entra expression; it
-applies always or only on create; it may carry a default for nulls (create
-only) and a matching precedence. Everything is parsed and checked when a job
-loads, so a typo is an error naming the mapping and the position, never a
+A mapping is of one of Entra's four types: direct (a source attribute), constant,
+an Entra expression, or none (no source: the target attribute is only filled with
+the mapping's default when it is empty). It applies always or only on create; it may
+carry a default for nulls and a matching precedence. Everything is parsed and checked
+when a job loads, so a typo is an error naming the mapping and the position, never a
 failure in the middle of a cycle.
+
+Nulls follow Entra (docs/entra.md §2.5): a null is never provisioned. When the source
+value is null (or empty) the default is sent if the mapping has one, on create and on
+update alike; without one the attribute is left out, so the target keeps what it has.
+Only a mapping with ``clear_when_null = true`` clears the target attribute (a PATCH
+``remove``) when its source value becomes null.
 """
 
 from __future__ import annotations
@@ -30,7 +37,12 @@ from scimhub.scim.paths import PatchPath
 from scimhub.scim.resolve import resolve
 from scimhub.scim.schema import Attribute, ResourceType
 
-Kind = Literal["direct", "constant", "expression"]
+#: Entra's mapping types (docs/entra.md §2.5), spelt as the TOML ``type`` key takes them.
+Kind = Literal["direct", "constant", "expression", "none"]
+KINDS: tuple[Kind, ...] = ("direct", "constant", "expression", "none")
+#: The TOML key that carries each type's value; a "none" mapping has none.
+_VALUE_KEYS: dict[str, Kind] = {"source": "direct", "constant": "constant",
+                                "expression": "expression"}
 MANAGER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"
 
 
@@ -45,6 +57,15 @@ class AttributeMapping:
     match: int | None = None
     path: PatchPath | None = None
     leaf: Attribute | None = None
+    #: Send a PATCH ``remove`` when the source value becomes null; off by default, as in
+    #: Entra, which never provisions a null (docs/entra.md §2.5).
+    clear_when_null: bool = False
+
+    @property
+    def redacted(self) -> bool:
+        """The mapping's value is a secret (its expression uses ``Redact``): the log, the
+        console, exports, e-mail and dry runs show ``[Redact]`` instead (docs/entra.md §2.6)."""
+        return self.expression is not None and self.expression.redacted
 
     @property
     def is_reference(self) -> bool:
@@ -52,6 +73,8 @@ class AttributeMapping:
         return self.target.lower() == MANAGER.lower() or self.target.lower() == "manager"
 
     def value(self, obj: MappingType[str, Any], ctx: EvaluationContext) -> Any:
+        if self.kind == "none":
+            return None
         if self.kind == "constant":
             return self.source
         if self.kind == "direct":
@@ -70,15 +93,13 @@ def parse_mapping(raw: MappingType[str, Any], rtype: ResourceType, where: str) -
     if not isinstance(target, str) or not target:
         raise MappingError(f"{where}: 'target' (the SCIM attribute) is required")
     label = f"{where} ({target})"
-    kinds = [k for k in ("source", "constant", "expression") if k in raw]
-    if len(kinds) != 1:
-        raise MappingError(f"{label}: give exactly one of 'source', 'constant' or 'expression'")
+    kind = _kind(raw, label)
     apply = raw.get("apply", "always")
     if apply not in ("always", "create"):
         raise MappingError(f"{label}: 'apply' is 'always' or 'create', not {apply!r}")
     path, leaf = _target_path(target, rtype, label)
     expression = None
-    if kinds[0] == "expression":
+    if kind == "expression":
         try:
             expression = parse_expression(str(raw["expression"]))
         except ExpressionError as exc:
@@ -86,20 +107,77 @@ def parse_mapping(raw: MappingType[str, Any], rtype: ResourceType, where: str) -
     match = raw.get("match")
     if match is not None and (not isinstance(match, int) or isinstance(match, bool) or match < 1):
         raise MappingError(f"{label}: 'match' is a precedence, 1 for the first")
-    kind: Kind = "direct" if kinds[0] == "source" else kinds[0]  # type: ignore[assignment]
+    default = raw.get("default")
+    if default is not None and not isinstance(default, str | int | float | bool):
+        raise MappingError(f"{label}: 'default' is one value (text, a number or a boolean)")
+    clear = raw.get("clear_when_null", False)
+    if not isinstance(clear, bool):
+        raise MappingError(f"{label}: 'clear_when_null' is true or false")
+    if clear and kind in ("none", "constant"):
+        raise MappingError(f"{label}: 'clear_when_null' needs a source; a '{kind}' mapping "
+                           "has none")
+    if clear and default is not None:
+        raise MappingError(f"{label}: 'clear_when_null' and 'default' exclude each other "
+                           "(the default is what a null source sends)")
+    if kind == "none" and match is not None and default is None:
+        raise MappingError(f"{label}: a 'none' mapping used for matching needs a 'default' "
+                           "(the value it matches with)")
+    value_key = next((k for k, v in _VALUE_KEYS.items() if v == kind), None)
     return AttributeMapping(
-        target=target, kind=kind, source=str(raw.get(kinds[0], "")) if kind != "expression"
-        else "", expression=expression, only_on_create=apply == "create",
-        default=raw.get("default"), match=match, path=path, leaf=leaf,
+        target=target, kind=kind,
+        source=str(raw.get(value_key, "")) if value_key and kind != "expression" else "",
+        expression=expression, only_on_create=apply == "create",
+        default=None if default is None else _default_text(default), match=match, path=path,
+        leaf=leaf, clear_when_null=clear,
     )
 
 
-def _target_path(target: str, rtype: ResourceType, label: str) -> tuple[PatchPath, Attribute]:
+def _kind(raw: MappingType[str, Any], label: str) -> Kind:
+    """The mapping type: the ``type`` key when given (Entra's Direct, Constant, Expression or
+    None, any case), else the one of ``source``, ``constant`` or ``expression`` present."""
+    present = [k for k in _VALUE_KEYS if k in raw]
+    declared = raw.get("type")
+    if declared is None:
+        if len(present) != 1:
+            raise MappingError(f"{label}: give exactly one of 'source', 'constant' or "
+                               "'expression' (or type = \"none\" for a target with no source)")
+        return _VALUE_KEYS[present[0]]
+    kind = next((k for k in KINDS if k == str(declared).lower()), None)
+    if kind is None:
+        raise MappingError(f"{label}: 'type' is one of {', '.join(KINDS)}, not {declared!r}")
+    if kind == "none":
+        if present:
+            raise MappingError(f"{label}: a 'none' mapping has no source; remove "
+                               f"{', '.join(repr(k) for k in present)}")
+        return "none"
+    wanted = next(k for k, v in _VALUE_KEYS.items() if v == kind)
+    if present != [wanted]:
+        raise MappingError(f"{label}: a '{kind}' mapping takes '{wanted}' and only it "
+                           "(give exactly one of 'source', 'constant' or 'expression')")
+    return kind
+
+
+def _default_text(value: str | int | float | bool) -> str:
+    """A default as Entra holds it, text (``typed`` turns it into the target's type)."""
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    return str(value)
+
+
+def _target_path(target: str, rtype: ResourceType, label: str
+                 ) -> tuple[PatchPath, Attribute | None]:
+    """The path and its attribute in scimhub's built-in schema. An attribute under an
+    extension URN (not the core schema's) may exist only at the target, which is not read
+    at load: its syntax is checked here, its existence when the job is bound to the target's
+    discovered schema (engine/target/schema.py), so ``leaf`` stays None until then."""
     try:
         path = parse_patch_path(target)
     except ScimError as exc:
         raise MappingError(f"{label}: not a SCIM attribute path: {exc.detail}") from None
     resolved = resolve(path.attr, rtype)
+    urn = path.attr.urn
+    if resolved is None and urn is not None and urn.lower() != rtype.schema.id.lower():
+        return path, None
     if resolved is None:
         raise MappingError(f"{label}: the target schema has no attribute '{path.attr}'")
     leaf = resolved.leaf
@@ -139,19 +217,49 @@ def typed(value: Any, leaf: Attribute | None) -> Any:
     return value if isinstance(value, bool | int | float) and leaf.type != "string" else str(value)
 
 
+def is_null(value: Any) -> bool:
+    """Null as Entra sees it: no value, an empty string or an empty list."""
+    return value is None or value == "" or value == []
+
+
 def desired_attributes(
     mappings: Sequence[AttributeMapping], obj: MappingType[str, Any], ctx: EvaluationContext,
-    creating: bool,
+    creating: bool, current: MappingType[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Target attribute → value for one object; None means "clear it" (never sent on create)."""
+    """Target attribute → value for one object, as Entra decides it (docs/entra.md §2.5).
+
+    A null is never provisioned: a null (or empty) source value takes the mapping's default
+    when it has one, on create and on update, and is otherwise left out, so the PATCH
+    computed from the result leaves the target's value alone. The one exception is a
+    mapping with ``clear_when_null``, whose null comes back as None: "clear it" (a
+    ``remove``; never sent on create).
+
+    A "none" mapping has no source: it gives its default on create, and on update only when
+    ``current`` (the values the engine knows the target holds) shows the attribute empty;
+    without ``current`` the target's value is unknown and left alone.
+    """
     out: dict[str, Any] = {}
     for m in mappings:
         if m.only_on_create and not creating:
             continue
+        if m.kind == "none":
+            if m.default is not None and (
+                    creating or (current is not None and is_null(current.get(m.target)))):
+                out[m.target] = typed(m.default, m.leaf)
+            continue
         value = m.value(obj, ctx)
         if value is IGNORE_FLOW:
             continue
-        if (value is None or value == "") and creating and m.default is not None:
-            value = m.default
-        out[m.target] = typed(value, m.leaf)
+        if is_null(value):
+            if m.default is not None:
+                value = m.default
+            elif m.clear_when_null:
+                out[m.target] = None
+                continue
+            else:
+                continue
+        value = typed(value, m.leaf)
+        if is_null(value) and not m.clear_when_null:
+            continue
+        out[m.target] = None if is_null(value) else value
     return out
