@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from scimhub.scim.extensions import BUILTIN, TenantSchemas
 from scimhub.scim.limits import Limits
 from scimhub.scim.schema import Schema
-from scimhub.scim.schemas import RESOURCE_TYPES, SCHEMAS
 from scimhub.scim.types import SCHEMA, SERVICE_PROVIDER_CONFIG
 
 
@@ -62,9 +62,12 @@ def schema_document(schema: Schema, base_url: str) -> dict[str, Any]:
     }
 
 
-def schema_documents(base_url: str) -> list[dict[str, Any]]:
-    return [schema_document(s, base_url) for s in SCHEMAS]
+def schema_documents(base_url: str, tenant: TenantSchemas = BUILTIN) -> list[dict[str, Any]]:
+    """The built-in schemas and the tenant's own extensions (``scim/extensions.py``)."""
+    return [schema_document(s, base_url) for s in tenant.schemas]
 
 
-def resource_type_documents(base_url: str) -> list[dict[str, Any]]:
-    return [rt.to_document(base_url) for rt in RESOURCE_TYPES]
+def resource_type_documents(base_url: str, tenant: TenantSchemas = BUILTIN
+                            ) -> list[dict[str, Any]]:
+    """User and Group with the tenant's extensions in ``schemaExtensions``."""
+    return [rt.to_document(base_url) for rt in tenant.resource_types]

@@ -191,12 +191,30 @@ def _check_one_primary(attr: Attribute, values: list[Any]) -> None:
 
 
 def check_required(doc: Mapping[str, Any], rtype: ResourceType) -> None:
-    """Required means non-blank: a ``userName`` of only spaces identifies no one."""
-    for attr in rtype.schema.attributes:
+    """Required means non-blank: a ``userName`` of only spaces identifies no one.
+
+    An extension's required attributes are required of a resource that carries the
+    extension, and of every resource when the resource type requires the extension
+    (``schemaExtensions[].required``, RFC 7643 §6): a tenant-defined extension
+    (``scim/extensions.py``) may declare either.
+    """
+    _check_required(doc, rtype.schema.attributes, "")
+    for ext in rtype.extensions:
+        block = doc.get(ext.id)
+        if ext.id in rtype.required_extensions and not block:
+            raise InvalidValue(f"The extension {ext.id} is required")
+        if block:
+            _check_required(block, ext.attributes, f"{ext.id}:")
+
+
+def _check_required(doc: Mapping[str, Any], attributes: Iterable[Attribute], prefix: str
+                    ) -> None:
+    for attr in attributes:
+        if not attr.required:
+            continue
         value = doc.get(attr.name)
-        if attr.required and (value in (None, []) or (isinstance(value, str)
-                                                      and not value.strip())):
-            raise InvalidValue(f"'{attr.name}' is required and must not be blank")
+        if value in (None, []) or (isinstance(value, str) and not value.strip()):
+            raise InvalidValue(f"'{prefix}{attr.name}' is required and must not be blank")
 
 
 def extension_ids_present(doc: Mapping[str, Any], rtype: ResourceType) -> list[str]:

@@ -8,16 +8,18 @@ import orjson
 from starlette.responses import StreamingResponse
 
 from scimhub.scim.render import Reference, StoredResource, etag, reference_item, render
+from scimhub.scim.schema import ResourceType
 from scimhub.scim.schemas import GROUP
 from scimhub.scim.types import TenantId
 from scimhub.server.context import AppContext
 from scimhub.server.responses import SCIM_JSON
 
 
-def stream_group(ctx: AppContext, tenant: TenantId, stored: StoredResource, base: str
-                 ) -> StreamingResponse:
-    """The group document with ``members`` written batch by batch between its other keys."""
-    doc = render(stored, GROUP, base)
+def stream_group(ctx: AppContext, tenant: TenantId, stored: StoredResource, base: str,
+                 rtype: ResourceType = GROUP) -> StreamingResponse:
+    """The group document with ``members`` written batch by batch between its other keys;
+    ``rtype`` is the tenant's Group type (its extensions name the ``schemas``)."""
+    doc = render(stored, rtype, base)
     meta = doc.pop("meta")
     batches = ctx.resources.stream_members(tenant, stored.id)
 

@@ -57,7 +57,7 @@ class KeysetPage(Page):
 
 def _indexed(rtype: ResourceType, doc: dict[str, Any]) -> dict[str, Any]:
     """The columns that mirror document attributes for indexing and filtering."""
-    if rtype is GROUP:
+    if rtype.name == "Group":
         name = doc["displayName"]
         return {"display_name": name, "display_name_ci": name.casefold(),
                 "external_id": doc.get("externalId")}
@@ -89,14 +89,14 @@ class ResourceStore:
 
     @staticmethod
     def table(rtype: ResourceType) -> Table:
-        return groups if rtype is GROUP else users
+        return groups if rtype.name == "Group" else users
 
     @staticmethod
     def _statements(rtype: ResourceType) -> q.ResourceStatements:
-        return q.GROUPS if rtype is GROUP else q.USERS
+        return q.GROUPS if rtype.name == "Group" else q.USERS
 
     def _uniqueness(self, rtype: ResourceType, doc: dict[str, Any]) -> Uniqueness:
-        if rtype is GROUP:
+        if rtype.name == "Group":
             return Uniqueness(f"A group with displayName '{doc['displayName']}' exists")
         return Uniqueness(f"A user with userName '{doc['userName']}' exists")
 
@@ -216,7 +216,7 @@ class ResourceStore:
             # Out of every group, bumping those groups' versions, then the row itself.
             tx.execute(q.BUMP_GROUPS_CONTAINING, {**key, "stamp": now()})
             tx.execute(q.DROP_FROM_GROUPS, key)
-            if rtype is GROUP:
+            if rtype.name == "Group":
                 tx.execute(q.REMOVE_ALL_MEMBERS, key)
             tx.execute(sql.delete, key)
 
@@ -360,13 +360,13 @@ class ResourceStore:
         if not ids:
             return result
         if len(ids) == 1:
-            one = q.MEMBERS_OF_ONE_GROUP if rtype is GROUP else q.GROUPS_OF_ONE_USER
+            one = q.MEMBERS_OF_ONE_GROUP if rtype.name == "Group" else q.GROUPS_OF_ONE_USER
             rows = tx.all(one, {"tenant_id": tenant, "id": ids[0]})
         else:
             rows = tx.all(self._references_query(tenant, rtype, ids))
         for row in rows:
             owner, ref_id = row[0], row[1]
-            if rtype is GROUP:
+            if rtype.name == "Group":
                 result[owner].append(Reference(ref_id, row[2], row[3]))
             else:
                 result[owner].append(Reference(ref_id, "Group", row[2]))
@@ -375,7 +375,7 @@ class ResourceStore:
     @staticmethod
     def _references_query(tenant: TenantId, rtype: ResourceType, ids: Sequence[str]) -> Any:
         gm = group_members
-        if rtype is GROUP:
+        if rtype.name == "Group":
             return (
                 select(gm.c.group_id, gm.c.member_id, gm.c.member_type,
                        func.coalesce(users.c.display_name, users.c.user_name,

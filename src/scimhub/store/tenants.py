@@ -23,7 +23,10 @@ from scimhub.store.provisioning_tables import tenant_token_digests
 from scimhub.store.sql import Tx
 from scimhub.store.tables import admins, api_tokens, tenants
 
-_TOKEN_BY_PREFIX = select(api_tokens.c.tenant_id, api_tokens.c.digest).where(
+#: With the tenant's schema-extension version (store/schemas.py): one primary-key join more.
+_TOKEN_BY_PREFIX = select(api_tokens.c.tenant_id, api_tokens.c.digest,
+                          tenants.c.schemas_version).join(
+    tenants, tenants.c.id == api_tokens.c.tenant_id).where(
     api_tokens.c.prefix == bindparam("prefix")
 )
 _INSERT_TOKEN = insert(api_tokens).values(
@@ -132,6 +135,16 @@ class TenantStore:
 
     def authenticate(self, token: str) -> TenantId | None:
         """The tenant a bearer token belongs to, or None. One indexed lookup."""
+        found = self.identify(token)
+        return found[0] if found is not None else None
+
+    def identify(self, token: str) -> tuple[TenantId, int] | None:
+        """The tenant a bearer token belongs to and its schema-extension version, or None.
+
+        The version comes with the token in the same indexed lookup, so the server can
+        tell whether its cached resource types for the tenant are current (0: the
+        tenant has never registered an extension) without a second query.
+        """
         prefix = token_prefix(token)
         if prefix is None:
             return None
@@ -139,7 +152,7 @@ class TenantStore:
             row = tx.first(_TOKEN_BY_PREFIX, {"prefix": prefix})
         if row is None or not token_matches(token, str(row[1])):
             return None
-        return TenantId(str(row[0]))
+        return TenantId(str(row[0])), int(row[2])
 
     def sign_in(self, email: str, password: str) -> Admin | None:
         with self.db.read() as tx:
