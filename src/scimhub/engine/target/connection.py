@@ -2,22 +2,35 @@
 
 Steps, in order: the URL; ``/ServiceProviderConfig`` (a warning when absent: Entra does not
 read it); the user probe and the group probe (docs/entra.md §1.2: what Entra checks, and what
-quarantines its jobs); ``/Schemas`` (a warning when absent: Entra reads it only for gallery
-apps, §1.12). The first failure stops the test; warnings do not.
+quarantines its jobs); schema discovery, ``/Schemas`` and ``/ResourceTypes`` read into the
+attribute list the engine binds mappings to (docs/entra.md §2.12; a warning when the target
+advertises nothing, as the built-in schema is then used); and, when a job is given, its
+mappings bound to that list: a mapping naming an attribute the target lacks fails the test, as
+it would fail the job's next cycle. The first failure stops the test; warnings do not.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
 
-from scimhub.engine.errors import CredentialsRejected, ServiceIncompatible, TargetError
+from scimhub.engine.errors import (
+    CredentialsRejected,
+    SchemaMismatch,
+    ServiceIncompatible,
+    TargetError,
+)
 from scimhub.engine.target.client import ScimTarget
 from scimhub.engine.target.retry import RetryPolicy
+from scimhub.engine.target.schema import TargetSchema, bind_to, discover, unmapped_required
+from scimhub.scim.schema import ResourceType
+
+if TYPE_CHECKING:
+    from scimhub.engine.config import JobConfig
 
 _LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 
@@ -35,6 +48,8 @@ class ConnectionReport:
     tenant_url: str
     steps: list[Step] = field(default_factory=list)
     patch_supported: bool | None = None
+    #: What schema discovery found (None until that step ran).
+    schema: TargetSchema | None = None
 
     @property
     def ok(self) -> bool:
@@ -56,12 +71,17 @@ Check = Callable[[ScimTarget, ConnectionReport], Awaitable[Step]]
 
 
 async def test_connection(base_url: str, token: str, *, timeout: float = 10.0,
-                          transport: httpx.AsyncBaseTransport | None = None) -> ConnectionReport:
+                          transport: httpx.AsyncBaseTransport | None = None,
+                          job: JobConfig | None = None) -> ConnectionReport:
+    """Entra's Test Connection; with ``job``, its mappings are bound to the target's schema
+    too (the check the job's next cycle starts with)."""
     report = ConnectionReport(base_url)
     report.steps.append(check_url(base_url))
     if not report.ok:
         return report
     checks: tuple[Check, ...] = (_service_provider_config, _user_probe, _group_probe, _schemas)
+    if job is not None:
+        checks += (_mappings_check(job),)
     async with ScimTarget(base_url, token, concurrency=1, timeout=timeout, transport=transport,
                           policy=RetryPolicy(max_attempts=1)) as target:
         for check in checks:
@@ -135,15 +155,42 @@ async def _probe(target: ScimTarget, kind: str, name: str, request: str) -> Step
 async def _schemas(target: ScimTarget, report: ConnectionReport) -> Step:
     name = "Schemas"
     try:
-        listing = await target.discover("Schemas")
+        schema = await discover(target)
     except TargetError as exc:
-        return Step(name, True, f"{_describe(exc)} (optional: Entra reads /Schemas only for "
-                    "gallery apps)", warning=True)
-    resources = _field(listing, "Resources")
-    ids = [str(_field(r, "id")) for r in resources] if isinstance(resources, list) else []
-    if not ids:
-        return Step(name, True, "answered without a list of schemas", warning=True)
-    return Step(name, True, ", ".join(ids))
+        return Step(name, True, f"{_describe(exc)}; scimhub's built-in schema is used",
+                    warning=True)
+    report.schema = schema
+    listed = f"{_summary(schema.users)}; {_summary(schema.groups)}"
+    if schema.origin == "built-in":
+        return Step(name, True, f"{' '.join(schema.notes)} ({listed})", warning=True)
+    notes = f" ({'; '.join(schema.notes)})" if schema.notes else ""
+    return Step(name, True, listed + notes, warning=bool(schema.notes))
+
+
+def _summary(rtype: ResourceType) -> str:
+    count = sum(len(s.attributes) for s in (rtype.schema, *rtype.extensions))
+    return f"{rtype.name}: {' + '.join(rtype.schema_ids)} ({count} attributes)"
+
+
+def _mappings_check(job: JobConfig) -> Check:
+    async def check(target: ScimTarget, report: ConnectionReport) -> Step:
+        name = "mappings"
+        if report.schema is None:
+            return Step(name, True, "not checked: the target's schema could not be read",
+                        warning=True)
+        try:
+            bound = bind_to(job, report.schema)
+        except SchemaMismatch as exc:
+            return Step(name, False, "; ".join(exc.problems))
+        missing = (unmapped_required(bound.user_mappings, bound.user_type)
+                   + unmapped_required(bound.group_mappings, bound.group_type))
+        count = len(bound.user_mappings) + len(bound.group_mappings)
+        if missing:
+            return Step(name, True, f"{count} mappings bound; the target requires "
+                        f"{', '.join(missing)}, which no mapping gives", warning=True)
+        return Step(name, True, f"{count} mappings of job {job.name} bound to the target's "
+                    "attributes")
+    return check
 
 
 def _explain(exc: TargetError) -> str:

@@ -313,10 +313,14 @@ async def _read(target: ScimTarget, endpoint: str, notes: list[str]) -> dict[str
 
 
 async def discover(target: ScimTarget) -> TargetSchema:
-    """GET /ResourceTypes and /Schemas, and what they describe (built-in when nothing)."""
+    """GET /Schemas and /ResourceTypes, and what they describe (built-in when nothing).
+
+    /Schemas first: without attribute definitions the resource types add nothing a mapping
+    could use, so a target without /Schemas costs one request and gets the built-in schema."""
     notes: list[str] = []
-    resource_types = await _read(target, "ResourceTypes", notes)
     schemas = await _read(target, "Schemas", notes)
+    resource_types = (await _read(target, "ResourceTypes", notes) if _items(schemas)
+                      else None)
     return parse_target_schema(str(target.client.base_url).rstrip("/"), resource_types,
                                schemas, notes)
 
