@@ -14,6 +14,7 @@ from scimhub.cli.demo import demo
 from scimhub.cli.job import job
 from scimhub.cli.logs import logs
 from scimhub.cli.provision import provision
+from scimhub.cli.schema import schema
 from scimhub.cli.serve import serve
 from scimhub.cli.sync import sync
 from scimhub.cli.tenant import tenant
@@ -39,7 +40,7 @@ def main() -> None:
 
 
 for command in (serve, tenant, token, demo, sync, provision, logs, job,
-                test_connection_command):
+                test_connection_command, schema):
     main.add_command(command)
 
 __all__ = ["main"]
