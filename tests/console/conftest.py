@@ -13,13 +13,13 @@ from starlette.testclient import TestClient
 
 from scimhub.scim.limits import Limits
 from scimhub.security import TokenVault
-from scimhub.server.app import create_app
 from scimhub.server.context import AppContext
 from scimhub.store.database import Database
 from scimhub.store.migrate import migrate
 from scimhub.store.resources import ResourceStore
 from scimhub.store.tables import metadata
 from scimhub.store.tenants import TenantStore
+from scimhub.web import create_app
 from tests.support.postgres import temporary_database
 
 PASSWORD = "correct horse battery"

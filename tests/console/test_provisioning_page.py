@@ -18,8 +18,8 @@ from scimhub.engine.identity import JobTargetChanged
 from scimhub.engine.sample import sample_directory
 from scimhub.engine.sources.file import load_file
 from scimhub.engine.target.client import ScimTarget
-from scimhub.server.app import create_app
 from scimhub.store.provisioning import EngineState
+from scimhub.web import create_app
 from tests.console.conftest import Site, sign_in
 
 JOB = """[job]

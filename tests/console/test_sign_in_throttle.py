@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from starlette.testclient import TestClient
 
-from scimhub.server.app import create_app
+from scimhub.web import create_app
 from tests.console.conftest import PASSWORD, Site, csrf_of, sign_in
 
 ATTACKER, ADMIN_DESK = "198.51.100.9", "203.0.113.7"

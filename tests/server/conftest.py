@@ -23,12 +23,12 @@ from starlette.testclient import TestClient
 
 from scimhub.scim.limits import Limits
 from scimhub.security import TokenVault
-from scimhub.server.app import create_app
 from scimhub.server.context import AppContext
 from scimhub.store.database import Database
 from scimhub.store.migrate import migrate
 from scimhub.store.resources import ResourceStore
 from scimhub.store.tenants import TenantStore
+from scimhub.web import create_app
 from tests.support.postgres import temporary_database
 
 ADMIN_EMAIL = "admin@fuzz.example"

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from scimhub.console.lockout import Lockout
 from scimhub.console.pages import Pages
 from scimhub.console.provisioning import EngineJobs, JobSource
-from scimhub.server.context import AppContext
+from scimhub.server import AppContext
 from scimhub.store.audit import AuditStore
 from scimhub.store.login_failures import LoginFailureStore
 from scimhub.store.memberships import Memberships

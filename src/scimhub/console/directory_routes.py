@@ -26,7 +26,7 @@ from scimhub.scim.render import StoredResource
 from scimhub.scim.schema import ResourceType
 from scimhub.scim.schemas import GROUP, USER
 from scimhub.scim.types import TenantId
-from scimhub.server.scim_routes import base_url
+from scimhub.server import tenant_url
 from scimhub.store.memberships import ReferencePage
 from scimhub.store.resources import Page
 
@@ -117,7 +117,7 @@ class DirectoryPages:
                 request, "not_found.html", csrf=session.csrf, signed_in=session, status=404,
                 what=f"No {rtype.name.lower()} with id {rid} in this tenant.")
         refs = await self.console.run(lambda: self._references(tenant, rid, pager))
-        doc = scim_document(stored, rtype, base_url(request))
+        doc = scim_document(stored, rtype, tenant_url(request))
         return self.console.pages.render(
             request, "resource.html", csrf=session.csrf, signed_in=session, kind=self.kind,
             stored=stored, row=_row(self.kind, stored), sections=attributes(doc),

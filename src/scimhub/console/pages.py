@@ -49,5 +49,11 @@ class Pages:
             request=request, csrf=csrf, session=signed_in, **context)
         return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
 
+    def error(self, request: Request, status: int, what: str) -> Response:
+        """The page for a request refused before any console route ran (the server's NUL
+        and form-size guard, ``server.guard.ErrorPage``): no session is known there, so
+        the page has no menu and no form."""
+        return self.render(request, "bad_request.html", csrf="", status=status, what=what)
+
     def refused(self, request: Request, csrf: str) -> Response:
         return self.render(request, "refused.html", csrf=csrf, status=403)

@@ -15,7 +15,7 @@ from scimhub.console.overview_routes import overview_routes
 from scimhub.console.provisioning import JobSource
 from scimhub.console.provisioning_routes import provisioning_routes
 from scimhub.console.settings_routes import settings_routes
-from scimhub.server.context import AppContext
+from scimhub.server import AppContext
 from scimhub.store.audit import AuditStore
 
 

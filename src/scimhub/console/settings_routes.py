@@ -13,7 +13,7 @@ from starlette.routing import Route
 from scimhub.console.auth_routes import client_address, locked_message
 from scimhub.console.context import Console
 from scimhub.console.sessions import Session, signed_in
-from scimhub.server.scim_routes import base_url
+from scimhub.server import tenant_url
 from scimhub.store.admins import admin_emails
 
 WRONG_CURRENT_PASSWORD = "The current password is not correct."  # noqa: S105 - a message
@@ -26,7 +26,7 @@ def settings_routes(console: Console) -> list[Route]:
         values = {"token": None, "error": None, "notice": None, **context}
         return console.pages.render(request, "api_settings.html", csrf=session.csrf,
                                     signed_in=session, status=status,
-                                    tenant_url=base_url(request), admins=admins, **values)
+                                    tenant_url=tenant_url(request), admins=admins, **values)
 
     async def check_password(request: Request, session: Session) -> tuple[int, str] | None:
         """None when the form carries the admin's current password, else (status, error)."""

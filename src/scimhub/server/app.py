@@ -1,31 +1,32 @@
-"""The ASGI application: SCIM at ``/scim/v2``, health at ``/healthz``, the console at ``/``."""
+"""The server's ASGI application: SCIM at ``/scim/v2`` and health at ``/healthz``.
+
+Other routes (the console at ``/``) are handed in by whoever composes the whole
+application (:mod:`scimhub.web`): the server never imports the console.
+"""
 
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 
-from scimhub.console import console_routes, scim_audit
 from scimhub.scim.errors import MethodNotAllowed, NotFound, ScimError
 from scimhub.scim.limits import Limits
 from scimhub.security import TokenVault
 from scimhub.server.context import AppContext
 from scimhub.server.discovery_routes import discovery_routes
-from scimhub.server.guard import RefuseNul
-from scimhub.server.hosts import HostCheck, HostPolicy
+from scimhub.server.guard import ErrorPage, RefuseNul, plain_error_page
+from scimhub.server.hosts import SCIM_PATH, HostCheck, HostPolicy
 from scimhub.server.responses import error_response
 from scimhub.server.scim_routes import resource_routes
-from scimhub.store.database import Database, database_url
+from scimhub.store.database import Database
 from scimhub.store.resources import ResourceStore
 from scimhub.store.tenants import TenantStore
 
@@ -38,13 +39,21 @@ def build_context(url: str, limits: Limits | None = None) -> AppContext:
                       limits or Limits())
 
 
-def create_app(ctx: AppContext, hosts: HostPolicy | None = None) -> Starlette:
+def create_app(ctx: AppContext, hosts: HostPolicy | None = None, *,
+               routes: Sequence[BaseRoute] = (), scim_middleware: Sequence[Middleware] = (),
+               error_page: ErrorPage = plain_error_page) -> Starlette:
     """The application. ``hosts`` decides which Host headers are answered and the public
     base URL; ``scimhub serve`` always passes one. None (in-process test clients only)
-    answers any Host and builds URLs from it."""
+    answers any Host and builds URLs from it.
+
+    What the server does not own is handed in: ``routes`` served after SCIM and health
+    (the console), ``scim_middleware`` wrapped around the SCIM mount (the console's audit
+    log), and ``error_page``, which draws the page for a non-SCIM request refused before
+    any route runs. Without them it is a SCIM server alone.
+    """
     async def healthz(_request: Request) -> Response:
         try:
-            await ctx.health(lambda: _ping(ctx.db))
+            await ctx.health(ctx.db.ping)
         except Exception:
             log.exception("health check failed")
             return JSONResponse({"status": "unavailable"}, status_code=503)
@@ -69,12 +78,13 @@ def create_app(ctx: AppContext, hosts: HostPolicy | None = None) -> Starlette:
         log.exception("unexpected error", exc_info=exc)
         return error_response(_status_error(500, "Internal server error"))
 
-    routes = [
+    all_routes = [
         Route("/healthz", healthz, methods=["GET"]),
-        Mount("/scim/v2", routes=[*resource_routes(ctx), *discovery_routes(ctx)],
-              middleware=[scim_audit(ctx)]),
-        *console_routes(ctx),
+        Mount(SCIM_PATH, routes=[*resource_routes(ctx), *discovery_routes(ctx)],
+              middleware=list(scim_middleware)),
+        *routes,
     ]
+
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         yield
@@ -82,14 +92,15 @@ def create_app(ctx: AppContext, hosts: HostPolicy | None = None) -> Starlette:
         ctx.db.dispose()
 
     app = Starlette(
-        routes=routes,
+        routes=all_routes,
         exception_handlers={ScimError: scim_error, HTTPException: http_error,
                             Exception: unexpected},
         lifespan=lifespan,
         middleware=[Middleware(HostCheck, policy=hosts)] if hosts is not None else None,
     )
     app.state.ctx = ctx
-    app.add_middleware(RefuseNul)  # outermost: NUL never reaches a route or the database
+    # Outermost: NUL never reaches a route or the database.
+    app.add_middleware(RefuseNul, page=error_page)
     return app
 
 
@@ -97,14 +108,3 @@ def _status_error(status: int, detail: str) -> ScimError:
     error = ScimError(detail)
     error.status = status
     return error
-
-
-def _ping(db: Database) -> None:
-    with db.read() as tx:
-        tx.execute(text("SELECT 1"))
-
-
-def app_from_environment() -> Starlette:
-    """The factory uvicorn's workers call: configuration comes from the environment."""
-    return create_app(build_context(database_url(os.environ.get("SCIMHUB_DATABASE_URL"))),
-                      HostPolicy.from_environment())

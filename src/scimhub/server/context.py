@@ -13,20 +13,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from scimhub.scim.errors import TooMany, Unauthorized
+from scimhub.scim.extensions import TenantSchemas
 from scimhub.scim.limits import Limits
 from scimhub.scim.types import TenantId
 from scimhub.store.database import Database
 from scimhub.store.resources import ResourceStore
+from scimhub.store.schemas import SchemaStore
 from scimhub.store.tenants import TenantStore
 
 T = TypeVar("T")
-
-
-#: Threads that run SQLite work: enough that a few slow reads (each bounded by
-#: ``Limits.max_query_seconds``) leave threads for other tenants' requests (WAL readers
-#: run in parallel; writers queue on one lock); fewer than the connection pool's 15, so
-#: that the health check always finds a connection.
-SQLITE_THREADS = 8
 
 
 @dataclass
@@ -37,6 +32,7 @@ class AppContext:
     limits: Limits
     _executor: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
     _health_executor: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
+    _schemas: SchemaStore | None = field(default=None, init=False, repr=False)
 
     async def run(self, fn: Callable[[], T], *, cheap: bool = False) -> T:
         """Run a request's work (storage calls, and CPU-heavy steps such as Argon2 or a
@@ -50,20 +46,23 @@ class AppContext:
         the request answered ``400 tooMany``.
 
         ``cheap`` work (one indexed lookup or a small write, bounded by the limits to about
-        a millisecond: what almost every request Entra sends is) runs inline on SQLite:
-        the hop to a thread and back, and the GIL passed between threads, cost more than
-        the work itself and halved the throughput of the Entra workload.
+        a millisecond: what almost every request Entra sends is) runs inline when the
+        database says so (``Database.blocking``; SQLite does): the hop to a thread and
+        back, and the GIL passed between threads, cost more than the work itself and
+        halved the throughput of the Entra workload. The rest runs on the database's own
+        pool of threads when it asks for one, else on Starlette's.
         """
         def bounded() -> T:
             with self.db.time_limit(self.limits.max_query_seconds):
                 return fn()
 
         try:
-            if self.db.is_sqlite and cheap:
+            blocking = self.db.blocking
+            if blocking.cheap_inline and cheap:
                 return bounded()
-            if self.db.is_sqlite:
+            if blocking.threads is not None:
                 if self._executor is None:
-                    self._executor = ThreadPoolExecutor(SQLITE_THREADS, "scimhub-sqlite")
+                    self._executor = ThreadPoolExecutor(blocking.threads, "scimhub-store")
                 loop = asyncio.get_running_loop()
                 return await loop.run_in_executor(self._executor, copy_context().run, bounded)
             return await run_in_threadpool(bounded)
@@ -95,13 +94,29 @@ class AppContext:
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("A bearer token is required")
 
-        def lookup() -> TenantId | None:
-            return self.tenants.authenticate(token.strip())
+        def lookup() -> tuple[TenantId, int] | None:
+            return self.tenants.identify(token.strip())
 
-        # One indexed read, which SQLite's WAL never makes wait for a writer: on the loop it
-        # costs less than the hop to a thread would. PostgreSQL's waits on the network.
-        tenant = lookup() if self.db.is_sqlite else await self.run(lookup)
-        if tenant is None:
+        # One indexed read: on the loop, where the database allows it (SQLite's WAL never
+        # makes it wait for a writer), it costs less than the hop to a thread would.
+        found = lookup() if self.db.blocking.cheap_inline else await self.run(lookup)
+        if found is None:
             raise Unauthorized("The bearer token is not valid")
+        tenant, request.state.schemas_version = found
         request.state.tenant = tenant  # for middleware that runs after the handler (audit)
         return tenant
+
+    async def tenant_schemas(self, request: Request, tenant: TenantId) -> TenantSchemas:
+        """The tenant's resource types, with its schema extensions (store/schemas.py).
+
+        A tenant that never registered one (version 0) gets the built-in types at no
+        cost; others a cached build, rebuilt only when the version read with the token
+        moved."""
+        if self._schemas is None:
+            self._schemas = SchemaStore(self.db)
+        store = self._schemas
+        version = int(getattr(request.state, "schemas_version", 0))
+        cached = store.cached(tenant, version)
+        if cached is not None:
+            return cached
+        return await self.run(lambda: store.tenant_schemas(tenant, version), cheap=True)

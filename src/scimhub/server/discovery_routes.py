@@ -16,8 +16,8 @@ from scimhub.scim.discovery import (
 from scimhub.scim.errors import InvalidFilter, NotFound
 from scimhub.scim.types import LIST_RESPONSE
 from scimhub.server.context import AppContext
+from scimhub.server.hosts import tenant_url as base_url
 from scimhub.server.responses import ScimResponse
-from scimhub.server.scim_routes import base_url
 
 
 def _list(items: list[dict[str, Any]]) -> ScimResponse:
@@ -36,17 +36,21 @@ def discovery_routes(ctx: AppContext) -> list[Route]:
         return ScimResponse(service_provider_config(base_url(request), ctx.limits))
 
     def collection(documents: Any, kind: str) -> tuple[Any, Any]:
+        """``documents(base_url, tenant_schemas)``: each tenant sees its own extensions
+        (store/schemas.py), and no other tenant's."""
         async def many(request: Request) -> Response:
-            await ctx.tenant(request)
+            tenant = await ctx.tenant(request)
             if request.query_params.get("filter"):
                 # RFC 7644 §4: filtering of these endpoints is not supported.
                 raise InvalidFilter(f"Filtering /{kind} is not supported")
-            return _list(documents(base_url(request)))
+            schemas = await ctx.tenant_schemas(request, tenant)
+            return _list(documents(base_url(request), schemas))
 
         async def one(request: Request) -> Response:
-            await ctx.tenant(request)
+            tenant = await ctx.tenant(request)
+            schemas = await ctx.tenant_schemas(request, tenant)
             wanted = request.path_params["id"].lower()
-            for doc in documents(base_url(request)):
+            for doc in documents(base_url(request), schemas):
                 if doc["id"].lower() == wanted:
                     return ScimResponse(doc)
             raise NotFound(f"No {kind} entry '{request.path_params['id']}'")

@@ -8,20 +8,22 @@ token) and, for the console, form bodies (the sign-in e-mail). SCIM JSON
 bodies are checked once parsed (``requests.read_json``), because a JSON
 string spells NUL as an escape this byte-level check cannot see.
 
-SCIM requests get a SCIM error (400 invalidValue); console requests a 400
-page.
+SCIM requests get a SCIM error (400 invalidValue); other requests a 400
+page, drawn by the ``ErrorPage`` the application is composed with (the console's
+own, in ``scimhub.web``), or a minimal one: the server never imports the console.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from html import escape
 from typing import Final
 from urllib.parse import unquote_to_bytes
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from scimhub.console.pages import Pages
 from scimhub.scim.errors import InvalidValue
 from scimhub.server.responses import error_response
 
@@ -29,6 +31,20 @@ _FORMS: Final = ("application/x-www-form-urlencoded", "multipart/form-data")
 #: Console forms hold an e-mail and a password: far below this.
 MAX_FORM_BYTES: Final = 65_536
 REFUSED: Final = "The request contains the character U+0000 (NUL), which is not allowed."
+
+#: Draws the page answering a refused request that is not SCIM: (request, HTTP status,
+#: what was wrong) to a response.
+ErrorPage = Callable[[Request, int, str], Response]
+
+
+def plain_error_page(_request: Request, status: int, what: str) -> Response:
+    """A bare HTML page, for an application composed without a page renderer of its own.
+    Not cached and never framed, as every console page."""
+    return HTMLResponse(
+        f"<!doctype html><title>Bad request</title><h1>Bad request</h1><p>{escape(what)}</p>",
+        status_code=status,
+        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+                 "X-Frame-Options": "DENY"})
 
 
 def _has_nul(raw: bytes) -> bool:
@@ -38,9 +54,9 @@ def _has_nul(raw: bytes) -> bool:
 class RefuseNul:
     """ASGI middleware: a request carrying NUL is answered 400 and goes no further."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, page: ErrorPage = plain_error_page) -> None:
         self.app = app
-        self._pages: Pages | None = None
+        self.page = page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -69,16 +85,11 @@ class RefuseNul:
         if scim:
             response = error_response(InvalidValue(REFUSED))
         elif too_large:
-            response = self._page(scope, 413, f"The form is larger than {MAX_FORM_BYTES} bytes.")
+            response = self.page(Request(scope), 413,
+                                 f"The form is larger than {MAX_FORM_BYTES} bytes.")
         else:
-            response = self._page(scope, 400, REFUSED)
+            response = self.page(Request(scope), 400, REFUSED)
         await response(scope, receive, send)
-
-    def _page(self, scope: Scope, status: int, what: str) -> Response:
-        if self._pages is None:
-            self._pages = Pages()
-        return self._pages.render(Request(scope), "bad_request.html", csrf="", status=status,
-                                  what=what)
 
 
 async def _read_body(receive: Receive) -> bytes | None:

@@ -34,6 +34,8 @@ from scimhub.server.responses import error_response
 PUBLIC_URL_ENV = "SCIMHUB_PUBLIC_URL"
 TRUSTED_HOSTS_ENV = "SCIMHUB_TRUSTED_HOSTS"
 LOCAL_NAMES = ("localhost", "127.0.0.1", "::1")
+#: Where SCIM is mounted, under the public base URL.
+SCIM_PATH = "/scim/v2"
 #: Where the middleware leaves the public base URL for :func:`public_base`.
 _SCOPE_KEY = "scimhub.public_url"
 
@@ -128,6 +130,13 @@ def public_base(request: Request) -> str:
     if isinstance(configured, str):
         return configured
     return str(request.base_url).rstrip("/")
+
+
+def tenant_url(request: Request) -> str:
+    """The Tenant URL (the SCIM base): from ``--public-url`` when configured, never from an
+    untrusted Host. SCIM responses write it into every ``location`` and ``$ref``; the
+    console shows it for pasting into an identity provider."""
+    return public_base(request) + SCIM_PATH
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -27,7 +27,7 @@ from scimhub.scim.schemas import GROUP, USER
 from scimhub.scim.types import TenantId
 from scimhub.security import PASSWORD_HASH_PREFIX, hash_password
 from scimhub.server.context import AppContext
-from scimhub.server.hosts import public_base
+from scimhub.server.hosts import tenant_url as base_url
 from scimhub.server.queries import (
     Query,
     cursor_response,
@@ -57,18 +57,22 @@ class _PasswordToHash(Exception):
         self.password = password
 
 
-def base_url(request: Request) -> str:
-    """The Tenant URL: from ``--public-url`` when configured, never from an untrusted Host."""
-    return public_base(request) + "/scim/v2"
-
-
 class ResourceEndpoints:
     """The handlers of one resource type; one instance per type."""
 
     def __init__(self, ctx: AppContext, rtype: ResourceType) -> None:
         self.ctx = ctx
+        #: The built-in type: its name, endpoint and routes. Requests resolve names against
+        #: the tenant's own (``_tenant``), which adds the extensions it registered.
         self.rtype = rtype
         self.is_group = rtype is GROUP
+
+    async def _tenant(self, request: Request) -> tuple[TenantId, ResourceType]:
+        """The caller's tenant and its version of this resource type (docs/entra.md §1.4.5:
+        a target's custom extensions are part of its schema)."""
+        tenant = await self.ctx.tenant(request)
+        schemas = await self.ctx.tenant_schemas(request, tenant)
+        return tenant, schemas.of(self.rtype.name)
 
     def routes(self) -> list[Route]:
         prefix = self.rtype.endpoint
@@ -84,9 +88,10 @@ class ResourceEndpoints:
 
     # -- rendering ----------------------------------------------------------
 
-    def _projection(self, attributes: list[AttrPath], excluded: list[AttrPath]) -> Projection:
+    def _projection(self, rtype: ResourceType, attributes: list[AttrPath],
+                    excluded: list[AttrPath]) -> Projection:
         try:
-            return make_projection(self.rtype, attributes, excluded)
+            return make_projection(rtype, attributes, excluded)
         except InvalidValue as exc:
             raise InvalidValue(exc.detail) from None
 
@@ -94,72 +99,77 @@ class ResourceEndpoints:
         """Members (or a user's groups) are read only when the response will show them."""
         return proj.wants("members" if self.is_group else "groups")
 
-    def _render(self, stored: StoredResource, proj: Projection, base: str) -> dict[str, Any]:
-        return apply_projection(render(stored, self.rtype, base), self.rtype, proj)
+    @staticmethod
+    def _render(rtype: ResourceType, stored: StoredResource, proj: Projection, base: str
+                ) -> dict[str, Any]:
+        return apply_projection(render(stored, rtype, base), rtype, proj)
 
-    def _one(self, request: Request, stored: StoredResource, proj: Projection,
-             status: int = 200) -> ScimResponse:
-        doc = self._render(stored, proj, base_url(request))
+    def _one(self, request: Request, rtype: ResourceType, stored: StoredResource,
+             proj: Projection, status: int = 200) -> ScimResponse:
+        doc = self._render(rtype, stored, proj, base_url(request))
         headers = {"ETag": etag(stored.version)}
         if status == 201:
             headers["Location"] = doc["meta"]["location"]
         return ScimResponse(doc, status_code=status, headers=headers)
 
-    def _query_projection(self, request: Request) -> Projection:
+    def _query_projection(self, request: Request, rtype: ResourceType) -> Projection:
         q = request.query_params
-        return self._projection(paths_param(q.get("attributes")),
+        return self._projection(rtype, paths_param(q.get("attributes")),
                                 paths_param(q.get("excludedAttributes")))
 
     # -- reads --------------------------------------------------------------
 
     async def get(self, request: Request) -> Response:
-        tenant = await self.ctx.tenant(request)
-        proj = self._query_projection(request)
+        tenant, rtype = await self._tenant(request)
+        proj = self._query_projection(request, rtype)
         rid = request.path_params["id"]
         refs = self._wants_references(proj)
         stream = refs and self.is_group and proj == Projection()
         stored = await self.ctx.run(lambda: self.ctx.resources.get(
-            tenant, self.rtype, rid, refs and not stream),
+            tenant, rtype, rid, refs and not stream),
             cheap=stream or not (self.is_group and refs))  # a user's groups are few
         if not_modified(request, stored.version):
             return Response(status_code=304, headers={"ETag": etag(stored.version)})
         if stream:
-            return stream_group(self.ctx, tenant, stored, base_url(request))
-        return self._one(request, stored, proj)
+            return stream_group(self.ctx, tenant, stored, base_url(request), rtype)
+        return self._one(request, rtype, stored, proj)
 
     async def index(self, request: Request) -> Response:
-        tenant = await self.ctx.tenant(request)
+        tenant, rtype = await self._tenant(request)
         q = request.query_params
-        return await self._query(request, tenant, dict(q))
+        return await self._query(request, tenant, rtype, dict(q))
 
     async def search(self, request: Request) -> Response:
-        tenant = await self.ctx.tenant(request)
+        tenant, rtype = await self._tenant(request)
         body = await read_search_request(request, self.ctx.limits)
-        return await self._query(request, tenant, body)
+        return await self._query(request, tenant, rtype, body)
 
-    async def _query(self, request: Request, tenant: TenantId, params: dict[str, Any]) -> Response:
+    async def _query(self, request: Request, tenant: TenantId, rtype: ResourceType,
+                     params: dict[str, Any]) -> Response:
         query = parse_query(params, self.ctx.limits)
         if query.cursor is not None:
-            return await self._cursor_page(tenant, query, base_url(request))
-        total, resources = await self.page(tenant, query, query.start, query.count,
+            return await self._cursor_page(tenant, rtype, query, base_url(request))
+        total, resources = await self.page(tenant, rtype, query, query.start, query.count,
                                            base_url(request))
         return list_response(total, query.start, resources)
 
-    async def _cursor_page(self, tenant: TenantId, query: Query, base: str) -> Response:
+    async def _cursor_page(self, tenant: TenantId, rtype: ResourceType, query: Query,
+                           base: str) -> Response:
         """RFC 9865 cursor pagination, as keyset queries."""
         marker = fingerprint(self.rtype.name, query.filter, query.sort_by, query.descending)
         after = None
         if query.cursor:
             cursor = decode_cursor(query.cursor, marker)
             after = (cursor.key, cursor.id)
-        proj = self._projection(query.attributes, query.excluded)
+        proj = self._projection(rtype, query.attributes, query.excluded)
         refs = self._wants_references(proj)
 
         def work() -> tuple[int, list[dict[str, Any]], tuple[Any, str] | None]:
             page = self.ctx.resources.search_after(
-                tenant, self.rtype, query.filter, query.sort_by, query.descending, after,
+                tenant, rtype, query.filter, query.sort_by, query.descending, after,
                 query.count, refs)
-            return page.total, [self._render(r, proj, base) for r in page.resources], page.last
+            return (page.total, [self._render(rtype, r, proj, base) for r in page.resources],
+                    page.last)
 
         total, docs, last = await self.ctx.run(work)  # rendering 1,000 results: off the loop
         following = (encode_cursor(Cursor(last[0], last[1], marker))
@@ -167,33 +177,34 @@ class ResourceEndpoints:
         return cursor_response(total, docs, following)
 
     async def page(
-        self, tenant: TenantId, query: Query, start: int, count: int, base: str,
-        lenient: bool = False,
+        self, tenant: TenantId, rtype: ResourceType, query: Query, start: int, count: int,
+        base: str, lenient: bool = False,
     ) -> tuple[int, list[dict[str, Any]]]:
         """One page of matches; ``lenient`` ignores attribute names this type lacks."""
         attributes, excluded = query.attributes, query.excluded
         if lenient:
-            attributes = [a for a in attributes if resolve(a, self.rtype) is not None]
-            excluded = [a for a in excluded if resolve(a, self.rtype) is not None]
+            attributes = [a for a in attributes if resolve(a, rtype) is not None]
+            excluded = [a for a in excluded if resolve(a, rtype) is not None]
             if query.attributes and not attributes:
                 attributes = [AttrPath("id")]
-        proj = self._projection(attributes, excluded)
+        proj = self._projection(rtype, attributes, excluded)
         refs = self._wants_references(proj)
 
         def work() -> tuple[int, list[dict[str, Any]]]:
             page = self.ctx.resources.search(
-                tenant, self.rtype, query.filter, query.sort_by, query.descending, start, count,
+                tenant, rtype, query.filter, query.sort_by, query.descending, start, count,
                 refs)
-            return page.total, [self._render(r, proj, base) for r in page.resources]
+            return page.total, [self._render(rtype, r, proj, base) for r in page.resources]
 
         # Rendering 1,000 results or scanning a filter: off the loop; Entra's probe is cheap.
         cheap = count <= CHEAP_PAGE and self.ctx.resources.is_lookup(
-            self.rtype, query.filter, query.sort_by)
+            rtype, query.filter, query.sort_by)
         return await self.ctx.run(work, cheap=cheap)
 
     # -- writes -------------------------------------------------------------
 
-    def _normalize(self, body: Any) -> tuple[dict[str, Any], list[Member] | None]:
+    def _normalize(self, rtype: ResourceType, body: Any
+                   ) -> tuple[dict[str, Any], list[Member] | None]:
         """The stored form of a POST/PUT body, ``password`` hashed: called in a worker
         thread (``ctx.run``), before the transaction begins, since Argon2 takes tens of
         milliseconds of CPU that neither the event loop nor the write lock should wait
@@ -202,48 +213,47 @@ class ResourceEndpoints:
         if self.is_group and isinstance(body, dict):
             body = dict(body)
             key = next((k for k in body if k.lower() == "members"), None)
-            members_attr = self.rtype.schema.attribute("members")
+            members_attr = rtype.schema.attribute("members")
             assert members_attr is not None
             value = body.pop(key) if key else None
             members = list(parse_members(value, members_attr)) if value is not None else []
-        doc = normalize_resource(body, self.rtype, self.ctx.limits.max_values_per_attribute)
+        doc = normalize_resource(body, rtype, self.ctx.limits.max_values_per_attribute)
         return hash_password_attribute(doc), members
 
     async def create(self, request: Request) -> Response:
-        tenant = await self.ctx.tenant(request)
+        tenant, rtype = await self._tenant(request)
         body = await read_json(request, self.ctx.limits)
-        proj = self._query_projection(request)
+        proj = self._query_projection(request, rtype)
         refs = self._wants_references(proj)
 
         def work() -> StoredResource:
-            doc, members = self._normalize(body)
-            return self.ctx.resources.create(tenant, self.rtype, doc, members or (), refs)
+            doc, members = self._normalize(rtype, body)
+            return self.ctx.resources.create(tenant, rtype, doc, members or (), refs)
 
         stored = await self.ctx.run(work, cheap=_small_write(request, self.is_group and refs))
-        return self._one(request, stored, proj, status=201)
+        return self._one(request, rtype, stored, proj, status=201)
 
     async def replace(self, request: Request) -> Response:
-        tenant = await self.ctx.tenant(request)
+        tenant, rtype = await self._tenant(request)
         body = await read_json(request, self.ctx.limits)
         rid = request.path_params["id"]
         check = precondition(request)
-        proj = self._query_projection(request)
+        proj = self._query_projection(request, rtype)
         refs = self._wants_references(proj)
 
         def work() -> StoredResource:
-            doc, members = self._normalize(body)
-            return self.ctx.resources.replace(tenant, self.rtype, rid, doc, check, members,
-                                              refs)
+            doc, members = self._normalize(rtype, body)
+            return self.ctx.resources.replace(tenant, rtype, rid, doc, check, members, refs)
 
         stored = await self.ctx.run(work, cheap=_small_write(request, self.is_group and refs))
-        return self._one(request, stored, proj)
+        return self._one(request, rtype, stored, proj)
 
     async def patch(self, request: Request) -> Response:
-        tenant = await self.ctx.tenant(request)
+        tenant, rtype = await self._tenant(request)
         body = await read_json(request, self.ctx.limits)
         ops = parse_patch_request(body, max_operations=self.ctx.limits.max_patch_operations)
-        attr_ops, member_changes = split_member_operations(ops, self.rtype)
-        rtype, limits = self.rtype, self.ctx.limits
+        attr_ops, member_changes = split_member_operations(ops, rtype)
+        limits = self.ctx.limits
         hashed: dict[str, str] = {}
 
         def transform(doc: dict[str, Any]) -> dict[str, Any]:
@@ -261,7 +271,7 @@ class ResourceEndpoints:
         q = request.query_params
         # Entra: group PATCH "should yield an HTTP 204 No Content": members can be huge.
         silent = self.is_group and "attributes" not in q and "excludedAttributes" not in q
-        proj = self._query_projection(request)
+        proj = self._query_projection(request, rtype)
         refs = not silent and self._wants_references(proj)
 
         def work() -> StoredResource:
@@ -277,7 +287,7 @@ class ResourceEndpoints:
         stored = await self.ctx.run(work, cheap=cheap)
         if silent:
             return Response(status_code=204, headers={"ETag": etag(stored.version)})
-        return self._one(request, stored, proj)
+        return self._one(request, rtype, stored, proj)
 
     async def delete(self, request: Request) -> Response:
         tenant = await self.ctx.tenant(request)
@@ -315,6 +325,7 @@ def resource_routes(ctx: AppContext) -> list[Route]:
         instead of failing the whole search.
         """
         tenant = await ctx.tenant(request)
+        schemas = await ctx.tenant_schemas(request, tenant)
         query = parse_query(await read_search_request(request, ctx.limits), ctx.limits)
         if query.cursor is not None:
             raise InvalidValue("Cursor pagination is offered per resource type, not on /.search")
@@ -323,8 +334,9 @@ def resource_routes(ctx: AppContext) -> list[Route]:
         results: list[dict[str, Any]] = []
         errors: list[InvalidFilter] = []
         for endpoint in endpoints:
+            rtype = schemas.of(endpoint.rtype.name)
             try:
-                found, _ = await endpoint.page(tenant, query, 1, 0, base, lenient=True)
+                found, _ = await endpoint.page(tenant, rtype, query, 1, 0, base, lenient=True)
             except InvalidFilter as exc:
                 errors.append(exc)
                 continue
@@ -333,7 +345,8 @@ def resource_routes(ctx: AppContext) -> list[Route]:
             if skip >= found or wanted <= 0:
                 skip = max(0, skip - found)
                 continue
-            _, docs = await endpoint.page(tenant, query, skip + 1, wanted, base, lenient=True)
+            _, docs = await endpoint.page(tenant, rtype, query, skip + 1, wanted, base,
+                                          lenient=True)
             results.extend(docs)
             skip = 0
         if len(errors) == len(endpoints):

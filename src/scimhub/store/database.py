@@ -13,10 +13,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
@@ -35,6 +36,38 @@ class MissingDriver(RuntimeError):
 
 T = TypeVar("T")
 
+#: SQLite's connection pool: SQLAlchemy's default QueuePool (5, and 10 more on demand).
+_SQLITE_POOL = 15
+
+
+@dataclass(frozen=True)
+class Blocking:
+    """How calls into a database block the calling thread.
+
+    For a caller that runs an event loop (the server) and must decide where to run
+    storage work, without being told which database this is: the backend stays a
+    store's concern.
+    """
+
+    #: Work bounded to about a millisecond (one indexed lookup, a small write) may run
+    #: on the caller's own thread: the hop to a worker thread and back, and the GIL
+    #: passed between threads, cost more than the work. True for a database inside the
+    #: process (SQLite: no round trip, and WAL readers never wait for a writer); false
+    #: when every statement waits on the network.
+    cheap_inline: bool
+    #: The rest of the work is run by a pool of this many threads of its own: enough that
+    #: a few slow reads leave threads for other tenants' requests, fewer than the
+    #: connection pool holds so that the health check always finds a connection. None:
+    #: no bound of its own (any thread pool will do).
+    threads: int | None
+
+
+#: SQLite: WAL readers run in parallel, writers queue on one lock; 8 threads leave 7 of
+#: the pool's connections (``_SQLITE_POOL``) to the health check and the inline work.
+IN_PROCESS = Blocking(cheap_inline=True, threads=8)
+#: PostgreSQL: every statement waits on the network; the pool grows to 20.
+NETWORKED = Blocking(cheap_inline=False, threads=None)
+
 
 def database_url(explicit: str | None = None) -> str:
     return explicit or os.environ.get("SCIMHUB_DATABASE_URL") or DEFAULT_URL
@@ -51,6 +84,8 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = _normalise(url)
         self.is_sqlite = make_url(self.url).get_backend_name() == "sqlite"
+        #: Where a caller with an event loop should run this database's work.
+        self.blocking = IN_PROCESS if self.is_sqlite else NETWORKED
         self.engine = self._create_engine()
         self.compiler = Compiler(self.engine.dialect)
         dbapi = self.engine.dialect.loaded_dbapi
@@ -165,6 +200,11 @@ class Database:
                 conn.commit()
         finally:
             conn.close()
+
+    def ping(self) -> None:
+        """One round trip that proves the database answers (the health check)."""
+        with self.read() as tx:
+            tx.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
         self.engine.dispose()
