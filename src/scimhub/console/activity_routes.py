@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
+from typing import Final, Literal
 
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
@@ -19,8 +20,12 @@ from scimhub.scim.resource import format_datetime
 from scimhub.store.audit import AuditEntry, AuditPage, AuditQuery
 
 PAGE_SIZE = 50
-OPERATIONS = {"POST": "Create", "PUT": "Replace", "PATCH": "Update", "DELETE": "Delete"}
-RESOURCE_TYPES = ("User", "Group")
+#: The SCIM writes the audit log records, as the Activity page names them.
+OPERATIONS: Final[dict[str, str]] = {"POST": "Create", "PUT": "Replace", "PATCH": "Update",
+                                     "DELETE": "Delete"}
+#: The resource types a write can touch (``AuditEntry.resource_type``); the page's filter.
+AuditedType = Literal["User", "Group"]
+RESOURCE_TYPES: Final[tuple[AuditedType, ...]] = ("User", "Group")
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -50,13 +50,29 @@ GROUPS = Kind(GROUP, "/groups", "Groups", {"displayName": "Name",
                                            "meta.lastModified": "Last modified"})
 
 
-def _row(kind: Kind, stored: StoredResource) -> dict[str, Any]:
+class Row(TypedDict):
+    """One line of the Users or Groups table, and the heading of a resource's page: named
+    fields, so that a template asking for one the row lacks fails the type check, not a
+    page (the templates are StrictUndefined)."""
+
+    id: str
+    last_modified: str
+    external_id: str
+    display_name: str
+    #: Users only.
+    user_name: NotRequired[str]
+    email: NotRequired[str]
+    active: NotRequired[bool | None]
+
+
+def _row(kind: Kind, stored: StoredResource) -> Row:
     doc = stored.doc
-    row = {"id": stored.id, "last_modified": stored.last_modified,
+    row: Row = {"id": stored.id, "last_modified": stored.last_modified,
            "external_id": doc.get("externalId") or "", "display_name": doc.get("displayName") or ""}
     if kind.rtype is USER:
-        row.update(user_name=doc.get("userName", ""), email=primary_email(doc),
-                   active=doc.get("active"))
+        row["user_name"] = doc.get("userName", "")
+        row["email"] = primary_email(doc)
+        row["active"] = doc.get("active")
     return row
 
 

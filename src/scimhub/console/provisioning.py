@@ -12,7 +12,7 @@ tenant sees its own part only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from scimhub.scim.types import TenantId
 from scimhub.store.database import Database
@@ -21,6 +21,12 @@ from scimhub.store.tenants import token_digests
 
 #: At most this many log entries are shown or exported at once.
 LOG_LIMIT = 500
+
+#: A job is ``running`` while its last cycle has not finished.
+JobState = Literal["running", "idle"]
+#: One provisioning log entry as the store returns it: plain JSON (the page shows it, the
+#: JSON and CSV exports write it as is), its fields those of ``store.provisioning.prov_log``.
+LogEntry = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -31,7 +37,7 @@ class JobSummary:
     source: str
     target: str
     schedule: str
-    state: str
+    state: JobState
     last_cycle: str | None = None
     last_result: str | None = None
 
@@ -69,7 +75,7 @@ class EngineJobs:
 
     def log(self, tenant: TenantId, *, job: str | None = None, status: str | None = None,
             action: str | None = None, text: str | None = None,
-            since: str | None = None) -> list[dict[str, Any]]:
+            since: str | None = None) -> list[LogEntry]:
         """The tenant's log entries, newest first, filtered as the page's form asks."""
         return self.state.search_log(job_name=job, token_digests=token_digests(self.db, tenant),
                                      status=status, action=action, text=text, since=since,

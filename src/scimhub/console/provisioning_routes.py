@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from scimhub.console.context import Console
-from scimhub.console.provisioning import EngineJobs
+from scimhub.console.provisioning import EngineJobs, LogEntry
 from scimhub.console.sessions import Session, signed_in
 from scimhub.engine.log_export import write_csv
 
 
-def _log(console: Console, session: Session, request: Request) -> list[dict[str, Any]]:
+def _log(console: Console, session: Session, request: Request) -> list[LogEntry]:
     """The provisioning log this tenant's tokens wrote, filtered as the form asks."""
     source = console.jobs
     if not isinstance(source, EngineJobs):

@@ -15,6 +15,7 @@ from scimhub.scim.projection import apply_projection, make_projection
 from scimhub.scim.render import StoredResource, render
 from scimhub.scim.schema import ResourceType
 from scimhub.scim.schemas import GROUP
+from scimhub.scim.types import Document
 
 if TYPE_CHECKING:
     from scimhub.console.context import Console
@@ -27,7 +28,7 @@ class Attribute:
     value: str
 
 
-def scim_document(stored: StoredResource, rtype: ResourceType, base: str) -> dict[str, Any]:
+def scim_document(stored: StoredResource, rtype: ResourceType, base: str) -> Document:
     """What a SCIM GET returns, without members: the page lists those a page at a time."""
     excluded = [AttrPath("members")] if rtype is GROUP else []
     proj = make_projection(rtype, [], excluded)
