@@ -9,6 +9,7 @@ these commands work while ``scimhub serve`` runs.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +37,7 @@ def _open(database: str | None, tenant: str) -> tuple[SchemaStore, TenantId]:
 def _read_document(file: str) -> Any:
     """The schema document from ``file`` ('-': standard input), or a one-line error."""
     try:
-        text = click.get_text_stream("stdin").read() if file == "-" else Path(file).read_text(
-            encoding="utf-8")
+        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
     except OSError as exc:
         raise click.ClickException(f"{file}: {exc.strerror or exc}") from None
     try:

@@ -185,7 +185,7 @@ def _attribute(raw: object, where: str, top: bool) -> Attribute:
         case_exact=_flag(keys, "caseexact", where),
         mutability=cast(Mutability, mutability),
         returned=cast(Returned, returned),
-        description=_text(keys, "description", where),
+        description=_text(keys, "description", where) or name,
         canonical_values=_strings(keys, "canonicalvalues", where),
         reference_types=_strings(keys, "referencetypes", where),
         sub_attributes=subs,
