@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -10,12 +11,33 @@ from typing import Any
 import click
 
 from scimhub.cli.options import database_option, load_job_file, open_database
+from scimhub.engine.errors import TargetError
+from scimhub.engine.target.schema import listing, listing_lines, read_schema
 from scimhub.store.provisioning import EngineState, JobExists, JobRecord, JobState, NoSuchJob
 
 
 @click.group()
 def job() -> None:
     """Start, stop, restart and inspect provisioning jobs."""
+
+
+@job.command("schema")
+@click.argument("name")
+@click.option("--config", "config", required=True, type=click.Path(path_type=Path),
+              help="The job file: its [target] is read, its mappings are checked.")
+@click.option("--json", "as_json", is_flag=True)
+def schema(name: str, config: Path, as_json: bool) -> None:
+    """The target's attribute list as the engine sees it (its /Schemas and /ResourceTypes),
+    and whether the job's mappings bind to it; exit 1 when one does not."""
+    (job_config,) = load_job_file(config, name)
+    try:
+        found = asyncio.run(read_schema(job_config))
+    except TargetError as exc:
+        raise click.ClickException(f"{name}: target: {exc.code}: {exc.detail}") from None
+    doc = listing(job_config, found)
+    click.echo(json.dumps(doc, indent=2) if as_json else "\n".join(listing_lines(doc)))
+    if not doc["mappings"]["ok"]:
+        raise SystemExit(1)
 
 
 @job.command("status")
