@@ -9,6 +9,8 @@ default; a target value set out of band is left alone.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import random
 import re
@@ -105,6 +107,14 @@ class Job:
         assert summary["failures"] == 0, summary
         return summary
 
+    def logs(self, fmt: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "scimhub", "logs", "--format", fmt,
+             "--database", f"sqlite:///{self.workdir}/engine.db"],
+            capture_output=True, text=True, timeout=60, check=True,
+            env={"PATH": "/usr/bin:/bin", "SCIMHUB_KEY_FILE": str(self.workdir / "key")})
+        return result.stdout
+
     def user(self, user_name: str) -> dict[str, Any]:
         found = self.scim.get("/Users", params={"filter": f'userName eq "{user_name}"'}).json()
         [resource] = found["Resources"]
@@ -120,6 +130,13 @@ def test_a_default_sent_on_create_survives_an_update_of_another_attribute(
     job.sync(user("u1", "ada.king@contoso.example"))  # only the UPN changed
     ada = job.user("ada.king@contoso.example")
     assert ada.get("title") == "unknown", "the update cleared the default sent on create"
+    # The log, as CSV, carries what the update modified: the UPN only.
+    rows = list(csv.DictReader(io.StringIO(job.logs("csv"))))
+    [update] = [r for r in rows if r["action"] == "update"]
+    assert json.loads(update["modified"]) == [
+        {"attribute": "userName", "old": "ada@contoso.example", "new": "ada.king@contoso.example"}]
+    assert {e["action"]: e["steps"] for e in json.loads(job.logs("json"))}.keys() == {
+        "create", "update"}
 
 
 def test_a_source_value_turning_null_takes_the_default_or_is_left_alone(
