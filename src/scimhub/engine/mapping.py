@@ -7,7 +7,7 @@ carry a default for nulls and a matching precedence. Everything is parsed and ch
 when a job loads, so a typo is an error naming the mapping and the position, never a
 failure in the middle of a cycle.
 
-Nulls follow Entra (docs/entra.md §2.5): a null is never provisioned. When the source
+Nulls follow Entra (docs/entra.md §2.5.1): a null is never provisioned. When the source
 value is null (or empty) the default is sent if the mapping has one, on create and on
 update alike; without one the attribute is left out, so the target keeps what it has.
 Only a mapping with ``clear_when_null = true`` clears the target attribute (a PATCH
@@ -226,7 +226,7 @@ def desired_attributes(
     mappings: Sequence[AttributeMapping], obj: MappingType[str, Any], ctx: EvaluationContext,
     creating: bool, current: MappingType[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Target attribute → value for one object, as Entra decides it (docs/entra.md §2.5).
+    """Target attribute → value for one object, as Entra decides it (docs/entra.md §2.5.1).
 
     A null is never provisioned: a null (or empty) source value takes the mapping's default
     when it has one, on create and on update, and is otherwise left out, so the PATCH

@@ -46,7 +46,7 @@ class JobExists(ValueError):
 ResourceKind = Literal["user", "group"]
 #: What a log entry is about: an object, or the job itself (a quarantine).
 LogKind = Literal["user", "group", "job"]
-#: A log entry's outcome, as Entra's provisioning log reports it (docs/entra.md §5).
+#: A log entry's outcome, as Entra's provisioning log reports it (docs/entra.md §2.10).
 LogStatus = Literal["success", "failure", "skipped"]
 #: What the engine did (or would have done): the writes it sends, ``skip`` for an object it
 #: left alone on purpose, ``stageddelete`` for a deprovision held back by the deletion
@@ -61,7 +61,7 @@ STEP_NAMES: tuple[StepName, ...] = ("import", "scope", "match", "action")
 class Step(TypedDict):
     """One step of a log entry, as Entra's log shows it: its name, what came of it (e.g.
     ``success``, ``skipped``, ``failure``, or a finding such as ``matched``) and why, in words
-    (docs/entra.md §5). A TypedDict, so that a step is stored and shown as plain JSON."""
+    (docs/entra.md §2.10). A TypedDict, so that a step is stored and shown as plain JSON."""
 
     step: StepName
     outcome: str
@@ -92,7 +92,7 @@ class Known:
     retry_after: str | None = None
     #: When the object was first seen gone from the source (removed, or out of scope) and
     #: disabled in the target: Entra's soft delete, before the hard delete a configurable
-    #: delay later (docs/entra.md §2). None while the object is in the source.
+    #: delay later (docs/entra.md §1.5, §2.2). None while the object is in the source.
     gone_since: str | None = None
 
 

@@ -3,7 +3,7 @@
 ``prov_log.steps`` holds each entry's steps (import, scope, match, action) with their outcome
 and reason as JSON; entries written before have none. ``prov_objects.gone_since`` is when an
 object left the source (or its scope) and was disabled, so that the hard delete can follow a
-configurable delay later (docs/entra.md §2). Both are nullable additions, so the upgrade
+configurable delay later (docs/entra.md §1.5, §2.2). Both are nullable additions, so the upgrade
 only adds columns (batch mode, for SQLite).
 
 Revision ID: 0008
