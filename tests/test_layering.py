@@ -7,8 +7,9 @@ uses the server only through its public API (``scimhub.server``'s ``__all__``); 
 engine is a SCIM client and knows nothing of the server or the console. Modules above
 them all (``scimhub.web``, ``scimhub.cli``, ``scimhub.demo``) compose them.
 
-And the database backend does not leak out of ``store``: the rest of the code asks the
-store what it needs to know (``Database.blocking``), never which database it is.
+And the database does not leak out of ``store``: no other package runs SQL or imports a
+database library, and the rest of the code asks the store what it needs to know
+(``Database.blocking``), never which database it is.
 
 Imports under ``TYPE_CHECKING`` count: a type is a dependency too.
 """
@@ -39,6 +40,9 @@ FORBIDDEN: dict[str, frozenset[str]] = {
 
 #: The server's public API: the only server modules the console may import.
 SERVER_PUBLIC = frozenset({"scimhub.server"})
+
+#: Database libraries: imported by ``store`` alone.
+DATABASE_LIBRARIES = frozenset({"sqlalchemy", "alembic", "psycopg", "psycopg2", "sqlite3"})
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,11 @@ def violations(root: Path) -> list[str]:
     return found
 
 
+def database_outside_store(root: Path) -> list[str]:
+    return [str(imp) for imp in imports(root)
+            if imp.target.split(".")[0] in DATABASE_LIBRARIES and layer(imp.module) != "store"]
+
+
 def backend_leaks(root: Path) -> list[str]:
     """Mentions of ``is_sqlite`` outside ``store/``."""
     found = []
@@ -120,6 +129,10 @@ def test_packages_depend_only_downwards() -> None:
 
 def test_the_backend_stays_inside_the_store() -> None:
     assert backend_leaks(SRC) == []
+
+
+def test_only_the_store_touches_the_database() -> None:
+    assert database_outside_store(SRC) == []
 
 
 def test_the_server_public_api_exists() -> None:
@@ -187,3 +200,9 @@ def test_a_backend_leak_is_caught(tmp_path: Path) -> None:
     root = _tree(tmp_path, {"scimhub/server/context.py": "inline = db.is_sqlite\n",
                             "scimhub/store/database.py": "is_sqlite = True\n"})
     assert backend_leaks(root) == ["scimhub/server/context.py:1: inline = db.is_sqlite"]
+
+
+def test_a_database_import_outside_the_store_is_caught(tmp_path: Path) -> None:
+    root = _tree(tmp_path, {"scimhub/console/a.py": "from sqlalchemy import text\n",
+                            "scimhub/store/b.py": "import sqlalchemy\n"})
+    assert database_outside_store(root) == ["scimhub.console.a:1 imports sqlalchemy"]
