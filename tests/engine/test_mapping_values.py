@@ -193,8 +193,9 @@ def test_what_desired_attributes_returns_for_nulls(tmp_path: Path) -> None:
     # A "none" mapping fills an empty target attribute, never a filled one.
     assert desired_attributes(job.user_mappings, nothing, CTX, creating=False,
                               current={"preferredLanguage": None})["preferredLanguage"] == "en-US"
-    assert "preferredLanguage" not in desired_attributes(
-        job.user_mappings, nothing, CTX, creating=False, current={"preferredLanguage": "fr"})
+    for unknown_or_filled in ({"preferredLanguage": "fr"}, {}):
+        assert "preferredLanguage" not in desired_attributes(
+            job.user_mappings, nothing, CTX, creating=False, current=unknown_or_filled)
 
 
 @pytest.mark.parametrize(("mapping", "message"), [

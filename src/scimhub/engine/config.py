@@ -45,9 +45,16 @@ class Actions:
     delete: bool = True
     #: What happens to a user who leaves scope or the directory: "disable" or "delete".
     deprovision: Literal["disable", "delete"] = "disable"
-    #: What happens to a user removed from the source directory.
+    #: What happens to a user removed from the source directory while still managed: always
+    #: disabled first (Entra's soft delete); "delete" then deletes it ``delete_after_seconds``
+    #: later, "disable" never does (docs/entra.md §2.2).
     removed: Literal["disable", "delete"] = "delete"
     #: Accidental-deletion guard: a cycle that would disable or delete more objects than
+    #: The delay between the soft and the hard delete of a removed user (``[actions]
+    #: delete_after``, "30d" as Entra's recycle bin; "0" deletes in the same cycle).
+    delete_after_seconds: float = 30 * 86400.0
+    #: Entra's SkipOutOfScopeDeletions: an object leaving scope is left as it is in the target.
+    skip_out_of_scope_deletions: bool = False
     #: this stops before the first one, until ``scimhub job allow-deletes`` (docs/entra.md §2.2).
     deletion_threshold: int = 500
 
@@ -76,6 +83,8 @@ class JobConfig:
     actions: Actions
     quarantine: QuarantineRules = field(default_factory=QuarantineRules)
     notifications: Notifications | None = None
+    #: ``[scope] group_filters``: scoping filters for groups, in the users' syntax.
+    group_scoping: tuple[ScopingFilter, ...] = ()
     #: Escrow: a failed object is retried after this, then twice as long each time, up to a
     #: day ("roughly 30m → 1h → 2h → 4h → 8h", docs/entra.md §1.9).
     escrow_seconds: float = 1800.0
@@ -140,6 +149,7 @@ def _job(data: Mapping[str, Any], path: Path) -> JobConfig:
                 f"{where} mappings.users")),
             group_mappings=tuple(parse_mappings(
                 _table(data, "mappings", where).get("groups", defaults.GROUP_MAPPINGS), GROUP,
+            group_scoping=_scoping(_table(data, "scope", where), where, "group_filters"),
                 f"{where} mappings.groups")),
             actions=_actions(_table(data, "actions", where), where),
             quarantine=_quarantine(_table(data, "quarantine", where), where),
@@ -185,16 +195,17 @@ def _scope_mode(table: Mapping[str, Any], where: str) -> Literal["assigned", "al
     return mode  # type: ignore[no-any-return]
 
 
-def _scoping(table: Mapping[str, Any], where: str) -> tuple[ScopingFilter, ...]:
+def _scoping(table: Mapping[str, Any], where: str, key: str = "filters"
+             ) -> tuple[ScopingFilter, ...]:
     filters = []
-    for i, raw in enumerate(table.get("filters", [])):
+    for i, raw in enumerate(table.get(key, [])):
         title = str(raw.get("title", f"filter {i + 1}"))
         try:
             clauses = tuple(ScopingClause(str(c["attribute"]), str(c["operator"]),
                                           None if c.get("value") is None else str(c["value"]))
                             for c in raw.get("clauses", []))
         except (KeyError, ValueError) as exc:
-            raise ConfigError(f"{where}: scope.filters[{i}] ({title}): {exc}") from None
+            raise ConfigError(f"{where}: scope.{key}[{i}] ({title}): {exc}") from None
         filters.append(ScopingFilter(title, clauses))
     return tuple(filters)
 
@@ -204,7 +215,10 @@ def _actions(table: Mapping[str, Any], where: str) -> Actions:
         create=bool(table.get("create", True)), update=bool(table.get("update", True)),
         delete=bool(table.get("delete", True)),
         deprovision=table.get("deprovision", "disable"), removed=table.get("removed", "delete"),
-        deletion_threshold=int(table.get("deletion_threshold", 500)))
+        deletion_threshold=int(table.get("deletion_threshold", 500)),
+        delete_after_seconds=parse_duration(table.get("delete_after", "30d"),
+                                            f"{where} actions.delete_after"),
+        skip_out_of_scope_deletions=bool(table.get("skip_out_of_scope_deletions", False)))
     for key in ("deprovision", "removed"):
         if getattr(actions, key) not in ("disable", "delete"):
             raise ConfigError(f"{where}: [actions] {key} is 'disable' or 'delete'")

@@ -235,16 +235,18 @@ def desired_attributes(
     ``remove``; never sent on create).
 
     A "none" mapping has no source: it gives its default on create, and on update only when
-    ``current`` (the values the engine knows the target holds) shows the attribute empty;
-    without ``current`` the target's value is unknown and left alone.
+    ``current`` (the values the engine knows the target holds: what it sent, or read when it
+    linked the object) shows the attribute empty; an attribute ``current`` does not hold is
+    unknown, and is left alone like any value the target may have.
     """
     out: dict[str, Any] = {}
     for m in mappings:
         if m.only_on_create and not creating:
             continue
         if m.kind == "none":
-            if m.default is not None and (
-                    creating or (current is not None and is_null(current.get(m.target)))):
+            if m.default is not None and (creating or (
+                    current is not None and m.target in current
+                    and is_null(current[m.target]))):
                 out[m.target] = typed(m.default, m.leaf)
             continue
         value = m.value(obj, ctx)
