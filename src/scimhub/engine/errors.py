@@ -5,6 +5,7 @@
     EngineError                   anything the engine could not do; the message says what
     ├── ConfigError (ValueError)  a job file that cannot run; names the file and the key
     │   └── MappingError          one attribute mapping that cannot be used; names it
+    │       └── SchemaMismatch    mappings naming attributes the target does not advertise
     ├── ExpressionError           an expression that does not parse (position included)
     │   └── EvaluationError       a function that cannot use the values it was given
     ├── SourceError (ValueError)  source data that cannot be read; names the object at fault
@@ -53,6 +54,18 @@ class ConfigError(EngineError, ValueError):
 class MappingError(ConfigError):
     """A mapping that cannot be used; the message names the mapping (the job loader prefixes
     the file). A kind of ``ConfigError`` because a mapping is part of the job's file."""
+
+
+class SchemaMismatch(MappingError):
+    """The job's mappings name attributes the target does not advertise in its ``/Schemas``
+    and ``/ResourceTypes`` (engine/target/schema.py): nothing was written. A ``MappingError``
+    because the job file (or the target's schema) has to change; ``problems`` holds one line
+    per mapping at fault."""
+
+    def __init__(self, problems: list[str] | tuple[str, ...]) -> None:
+        super().__init__(problems[0] if len(problems) == 1
+                         else "\n  " + "\n  ".join(problems))
+        self.problems = tuple(problems)
 
 
 class ExpressionError(EngineError):

@@ -23,6 +23,7 @@ from scimhub.engine.identity import claim_job
 from scimhub.engine.notify import failure_digest, quarantine_message
 from scimhub.engine.sources.file import load_file
 from scimhub.engine.target.client import ScimTarget
+from scimhub.engine.target.schema import bind_job
 from scimhub.store.database import Database
 from scimhub.store.provisioning import EngineState, LogEntry
 
@@ -39,10 +40,15 @@ async def run_once(job: JobConfig, db: Database, *, dry_run: bool = False,
     """One cycle, with Entra's quarantine rules around it.
 
     The job file is first matched to its job row (``claim_job``: a file whose target is
-    not the stored job's is refused before anything is read or written). Rejected
-    credentials and the accidental-deletion guard quarantine the job at once; so do
-    failures past the thresholds of ``[quarantine]``. A cycle that ends without either
-    takes the job out of quarantine.
+    not the stored job's is refused before anything is read or written). Then, as Entra
+    does when any activity starts (docs/entra.md §1.2, §2.7), the credentials are proved
+    by one cheap authenticated request, the random-GUID user probe: an incremental cycle
+    with nothing to change sends nothing to /Users or /Groups (and the schema discovery
+    that follows may be served without credentials), so without the probe it would end
+    "successfully" with a revoked token and release a quarantine it has not earned.
+    Rejected credentials and the accidental-deletion guard quarantine the job at once; so
+    do failures past the thresholds of ``[quarantine]``. Only a cycle that proved the
+    credentials and stayed under the thresholds takes the job out of quarantine.
     """
     state = EngineState(db)
     stored = state.job(job.name)
@@ -73,6 +79,8 @@ async def run_once(job: JobConfig, db: Database, *, dry_run: bool = False,
                                 "this one stopped its cycle")
 
         try:
+            await _prove_credentials(target)
+            job = await bind_job(job, target)  # the target's schema: mappings checked, typed
             summary = await Cycle(job, state, target, directory, dry_run=dry_run,
                                   progress=progress, stop=stop, heartbeat=heartbeat,
                                   job_id=job_id).run()
@@ -90,6 +98,14 @@ async def run_once(job: JobConfig, db: Database, *, dry_run: bool = False,
         _judge(job, job_id, state, summary)
         _digest(job, job_id, state, summary)
     return summary
+
+
+async def _prove_credentials(target: ScimTarget) -> None:
+    """Entra's start-of-activity probe (docs/entra.md §1.2): ``GET /Users?filter=userName eq
+    "<random GUID>"`` must answer 200 with an empty list. 401/403 (and a 404 for the empty
+    filter) raise ``Unreachable``, which quarantines the job; a target that cannot be
+    reached raises after the retries, failing the cycle without touching the quarantine."""
+    await target.probe(("Users",))
 
 
 def _quarantine(job: JobConfig, job_id: str, state: EngineState, reason: str, *,
