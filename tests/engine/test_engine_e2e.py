@@ -185,7 +185,9 @@ def test_initial_then_incremental_cycles_converge_on_the_source(
     assert users["margaret@contoso.example"]["active"] is True
     assert users["donald@contoso.example"]["active"] is False
     assert users["grace@contoso.example"]["active"] is False, "out of scope → disabled"
-    assert "alan@contoso.example" not in users, "removed from the source → deleted"
+    # Issue 11: removed from the source → soft-deleted first (disabled), deleted after
+    # [actions] delete_after (30 days by default), as Entra does (docs/entra.md §2.2).
+    assert users["alan@contoso.example"]["active"] is False, "removed → soft-deleted"
     margaret = users["margaret@contoso.example"]["id"]
     assert users["katherine@contoso.example"][ENTERPRISE]["manager"]["value"] == margaret
     assert job.groups()["Pioneers"] == {"ada@contoso.example", "margaret@contoso.example"}

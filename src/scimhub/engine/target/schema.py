@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from scimhub.engine.errors import Rejected, SchemaMismatch, ServiceIncompatible
 from scimhub.engine.mapping import AttributeMapping
+from scimhub.engine.target.client import ScimTarget
 from scimhub.scim.errors import ScimError
 from scimhub.scim.filter_parser import parse_patch_path
 from scimhub.scim.resolve import resolve
@@ -52,7 +53,6 @@ from scimhub.scim.schemas import GROUP, USER
 
 if TYPE_CHECKING:
     from scimhub.engine.config import JobConfig
-    from scimhub.engine.target.client import ScimTarget
 
 Kind = Literal["Users", "Groups"]
 Origin = Literal["discovered", "built-in"]
@@ -454,6 +454,65 @@ def _row(resource: str, name: str, attr: Attribute, ext: str | None) -> Attribut
                         attr.mutability, attr.case_exact, ext)
 
 
-__all__ = ["AttributeRow", "SchemaMismatch", "TargetSchema", "attribute_rows",
-           "bind_job", "bind_mapping", "bind_mappings", "bind_to", "discover",
-           "parse_target_schema", "unmapped_required"]
+
+
+# -- what ``scimhub job schema`` shows ------------------------------------------------------
+
+
+async def read_schema(job: JobConfig) -> TargetSchema:
+    """The job's target's schema, read with the job's URL and token (two GETs)."""
+    async with ScimTarget(job.target.url, job.target.token, concurrency=1,
+                          timeout=job.target.timeout) as target:
+        return await discover(target)
+
+
+def listing(job: JobConfig, schema: TargetSchema) -> dict[str, Any]:
+    """The attribute list and how the job's mappings bind to it, as one JSON object."""
+    try:
+        bound = bind_to(job, schema)
+        problems: list[str] = []
+        required = (unmapped_required(bound.user_mappings, bound.user_type)
+                    + unmapped_required(bound.group_mappings, bound.group_type))
+    except SchemaMismatch as exc:
+        problems, required = list(exc.problems), []
+    return {"job": job.name, "url": schema.url, "origin": schema.origin,
+            "notes": list(schema.notes),
+            "resource_types": [{"name": rt.name, "endpoint": rt.endpoint,
+                                "schema": rt.schema.id,
+                                "extensions": [{"schema": e.id,
+                                                "required": e.id in rt.required_extensions}
+                                               for e in rt.extensions]}
+                               for rt in (schema.users, schema.groups)],
+            "attributes": [row.to_dict() for row in attribute_rows(schema)],
+            "mappings": {"ok": not problems, "problems": problems,
+                         "unmapped_required": required}}
+
+
+def listing_lines(doc: Mapping[str, Any]) -> list[str]:
+    """``listing`` for a person: one line per attribute under its resource type."""
+    lines = [f"{doc['url']}: {doc['origin']} schema"]
+    lines += [f"  note: {n}" for n in doc["notes"]]
+    resource = None
+    for row in doc["attributes"]:
+        if row["resource"] != resource:
+            resource = row["resource"]
+            lines.append(f"{resource}:")
+        flags = ["multi-valued" if row["multi_valued"] else "single",
+                 "required" if row["required"] else "optional", row["mutability"],
+                 "case-exact" if row["case_exact"] else "case-insensitive"]
+        lines.append(f"  {row['name']}  {row['type']}  {' '.join(flags)}")
+    mappings = doc["mappings"]
+    if mappings["ok"]:
+        lines.append(f"Mappings of job {doc['job']}: all bound to the target's attributes")
+    else:
+        lines.append(f"Mappings of job {doc['job']} the target cannot take:")
+        lines += [f"  {p}" for p in mappings["problems"]]
+    if mappings["unmapped_required"]:
+        lines.append("Required by the target, given by no mapping: "
+                     + ", ".join(mappings["unmapped_required"]))
+    return lines
+
+
+__all__ = ["AttributeRow", "SchemaMismatch", "TargetSchema", "attribute_rows", "bind_job",
+           "bind_mapping", "bind_mappings", "bind_to", "discover", "listing", "listing_lines",
+           "parse_target_schema", "read_schema", "unmapped_required"]
