@@ -1,76 +1,55 @@
-"""One provisioning cycle: import → match → scope → evaluate → provision, per object.
+"""One provisioning cycle, as Entra runs it: users, then groups, memberships, managers.
 
-The steps carry the names of Entra's provisioning-log steps, so a log line leads
-here. Users go first, then groups, then memberships as add/remove deltas in
-batches of 100, then ``manager`` once every user has a target id. What the
-engine learns (target ids, what it sent, a hash of each source object) is saved
-as it goes, so an incremental cycle acts only on what changed and a cycle with
-no change sends no write.
+Each object goes through Entra's steps, each in a module of that name: import (the
+source), scope and change detection (``plan``), match (``match``), and the action
+(``provision``: create, update, disable, delete, with escrow). Members follow as
+add/remove deltas (``memberships``), then ``manager`` once every user has a target id
+(``managers``). What the engine learns is saved as it goes, so an incremental cycle acts
+only on what changed and a cycle with no change sends no write.
+
+Provision on demand drives the same public steps: :meth:`Cycle.load`,
+:meth:`Cycle.provision_user`, :meth:`Cycle.provision_group`, :meth:`Cycle.memberships`
+and :meth:`Cycle.flush`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import random
 import time
-from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-import orjson
-
 from scimhub.engine.config import JobConfig
-from scimhub.engine.errors import CredentialsRejected, TargetError
-from scimhub.engine.errors import DeletionThresholdExceeded as DeletionThresholdExceeded
-from scimhub.engine.expressions import EvaluationContext, EvaluationError
+from scimhub.engine.cycle import managers, memberships
+from scimhub.engine.cycle.match import DUPLICATE_SOURCE, match_or_create
+from scimhub.engine.cycle.plan import (
+    DeletionThresholdExceeded,
+    Scope,
+    Work,
+    changed,
+    deprovisions,
+    duplicates,
+    group_attributes,
+    managed,
+    removal_due,
+    source_hash,
+)
+from scimhub.engine.cycle.provision import Provisioner, step
+from scimhub.engine.cycle.summary import CycleKind, CycleSummary
+from scimhub.engine.errors import CredentialsRejected
+from scimhub.engine.expressions import EvaluationContext
 from scimhub.engine.identity import claim_job
 from scimhub.engine.mapping import AttributeMapping, desired_attributes
-from scimhub.engine.scimdoc import build_resource, patch_operations, read_value
-from scimhub.engine.scoping import in_scope
 from scimhub.engine.sources.directory import Directory
-from scimhub.engine.target.client import Created, ScimTarget
-from scimhub.scim.resource import format_datetime
-from scimhub.scim.schemas import GROUP, USER
 from scimhub.security import token_digest
-from scimhub.store.provisioning import EngineState, Known, LogEntry
+from scimhub.store.provisioning import EngineState, Known, LogEntry, ResourceKind, Step
+
+__all__ = ["Cycle", "CycleSummary", "DeletionThresholdExceeded", "bounded", "never",
+           "source_hash"]
 
 T = TypeVar("T")
-BATCH = 100
-MANAGER_PATH = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"
-
-
-@dataclass
-class CycleSummary:
-    cycle_id: str
-    job: str
-    kind: str
-    dry_run: bool
-    counts: Counter[str] = field(default_factory=Counter)
-    failures: int = 0
-    requests: int = 0
-    retries: int = 0
-    duration_s: float = 0.0
-    planned: list[dict[str, Any]] = field(default_factory=list)
-    error: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        body = {"cycle_id": self.cycle_id, "job": self.job, "kind": self.kind,
-                "dry_run": self.dry_run, "counts": dict(self.counts),
-                "failures": self.failures, "requests": self.requests,
-                "retries": self.retries,
-                "duration_s": round(self.duration_s, 3)}
-        if self.dry_run:
-            body["planned"] = self.planned
-        if self.error:
-            body["error"] = self.error
-        return body
-
-
-def source_hash(obj: dict[str, Any], scoped: bool) -> str:
-    return hashlib.sha256(orjson.dumps([obj, scoped], option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def never() -> bool:
@@ -101,15 +80,21 @@ async def bounded(limit: int, items: Iterable[T], fn: Callable[[T], Awaitable[No
         raise
 
 
+def _identity(kind: ResourceKind, sid: str, obj: dict[str, Any]) -> str:
+    if kind == "group":
+        return str(obj.get("displayName") or sid)
+    return str(obj.get("userPrincipalName") or obj.get("displayName") or sid)
+
+
 class Cycle:
     """Runs one cycle of one job. ``dry_run`` reads the target but writes nothing."""
 
-    def __init__(self, job: JobConfig, state: EngineState, target: ScimTarget,
+    def __init__(self, job: JobConfig, state: EngineState, target: Any,
                  directory: Directory, *, dry_run: bool = False,
                  progress: Callable[[str, int, int], None] | None = None,
                  stop: Callable[[], bool] = never,
                  heartbeat: Callable[[], None] = lambda: None,
-                 job_id: str | None = None) -> None:
+                 job_id: str | None = None, cycle_id: str = "") -> None:
         self.job = job
         #: The job's id, the key of all its state: claimed in run() (which checks that the
         #: job's stored target is this file's) unless the caller has claimed it already.
@@ -120,16 +105,14 @@ class Cycle:
         self.dry_run = dry_run
         self.progress = progress or (lambda _phase, _done, _total: None)
         self.stop = stop
-        self.heartbeat = heartbeat
-        self.ctx = EvaluationContext(datetime.now(UTC), random.SystemRandom())
-        self.now = format_datetime(self.ctx.now)
-        self.known: dict[tuple[str, str], Known] = {}
-        self.members_sent: dict[str, set[str]] = {}
-        self.log: list[LogEntry] = []
-        self.dirty: list[Known] = []
-        self.summary = CycleSummary("", job.name, "", dry_run)
+        self.summary = CycleSummary(cycle_id, job.name, "", dry_run)
+        self.scope = Scope(job, directory)
+        self.prov = Provisioner(job, state, target, key=self.key,
+                                ctx=EvaluationContext(datetime.now(UTC), random.SystemRandom()),
+                                summary=self.summary, dry_run=dry_run, heartbeat=heartbeat)
         self.user_mappings = [m for m in job.user_mappings if not m.is_reference]
         self.manager_mapping = next((m for m in job.user_mappings if m.is_reference), None)
+        self._duplicates: dict[ResourceKind, set[str]] = {}
 
     # -- the cycle ------------------------------------------------------------
 
@@ -138,20 +121,21 @@ class Cycle:
         if not self.key:
             self.key = await claim_job(self.state, self.job, self.target,
                                        record=not self.dry_run)
+        self.prov.key = self.key
         last = self.state.last_cycle(self.key)
-        kind = "incremental" if last and last.fingerprint == self.job.fingerprint else "initial"
+        same = last is not None and last.fingerprint == self.job.fingerprint
+        kind: CycleKind = "incremental" if same else "initial"
         self.summary.kind = kind
         self.summary.cycle_id = ("dry-run" if self.dry_run else self.state.start_cycle(
             self.key, kind, self.job.fingerprint, self.job.target.url,
             token_digest(self.job.target.token)))
-        self.known = self.state.load_objects(self.key)
-        self.members_sent = self.state.load_members(self.key)
+        self.load()
         if kind == "initial":
-            for known in self.known.values():
+            for known in self.prov.known.values():
                 known.source_hash = None  # re-evaluate everything; keep the links
         try:
-            self._guard_deletions()
-            for phase in (self._users, self._groups, self._memberships, self._managers):
+            self.guard_deletions()
+            for phase in (self.users, self.groups, self.memberships, self.managers):
                 if self.stop():
                     self.summary.error = "stopped: the objects in flight finished"
                     break
@@ -163,7 +147,7 @@ class Cycle:
             self.summary.error = str(exc)
             raise
         finally:
-            self._flush(renew=False)
+            self.flush(renew=False)
             self.summary.requests = self.target.requests
             self.summary.retries = self.target.retries
             self.summary.duration_s = time.perf_counter() - started
@@ -171,58 +155,25 @@ class Cycle:
                 self.state.finish_cycle(self.summary.cycle_id, self.summary.to_dict())
         return self.summary
 
-    def _flush(self, *, renew: bool = True) -> None:
-        """Save what the cycle learned, then renew the lease.
+    def load(self) -> None:
+        """What the engine knows of the job's objects: links, what it sent, members sent."""
+        self.prov.key = self.key
+        self.prov.load()
 
-        Saving comes first: the objects were really created on the target, and their
-        links must survive even when the lease turns out to be lost (the heartbeat then
-        raises and the cycle stops, leaving the job to the worker that took it over).
-        """
-        if self.dry_run:
-            return
-        self.state.save_objects(self.key, self.dirty)
-        self.state.write_log(self.key, self.summary.cycle_id, self.log)
-        self.dirty, self.log = [], []
-        if renew:
-            self.heartbeat()
+    def flush(self, *, renew: bool = True) -> list[LogEntry]:
+        """Save what was learned and the log entries made since the last flush (returned)."""
+        return self.prov.flush(renew=renew)
 
-    def _record(self, entry: LogEntry) -> None:
-        self.log.append(entry)
-        self.summary.counts[entry.action if entry.status == "success" else entry.status] += 1
-        if entry.status == "failure":
-            self.summary.failures += 1
-        if len(self.log) >= 500:
-            self._flush()
+    def linked(self, kind: ResourceKind, sid: str) -> str | None:
+        """The target id the source object is linked to, if any."""
+        known = self.prov.known.get((kind, sid))
+        return known.target_id if known is not None else None
 
-    def _remember(self, known: Known) -> None:
-        self.known[(known.kind, known.source_id)] = known
-        self.dirty.append(known)
-        if len(self.dirty) >= 500:
-            self._flush()
-
-    # -- the accidental-deletion guard -------------------------------------------
-
-    def _deprovisions(self) -> list[Known]:
-        """The provisioned objects this cycle would disable or delete."""
-        users = self.directory.users
-        assigned = (self.directory.assigned_users() if self.job.scope_mode == "assigned"
-                    else set(users))
-        doomed = []
-        for (kind, sid), known in self.known.items():
-            if not known.target_id or not known.in_scope:
-                continue
-            if kind == "user":
-                obj = users.get(sid)
-                if obj is None or not (sid in assigned and in_scope(self.job.scoping, obj)):
-                    doomed.append(known)
-            elif (group := self.directory.groups.get(sid)) is None or not self._group_in_scope(
-                    group):
-                doomed.append(known)
-        return doomed
-
-    def _guard_deletions(self) -> None:
-        """Stop before the first disable or delete when there are too many (docs/entra.md §2.2)."""
-        doomed = self._deprovisions()
+    def guard_deletions(self) -> None:
+        """Stop before the first disable or delete when there are too many (docs/entra.md
+        §2.2); the withheld ones are logged as ``stageddelete``."""
+        doomed = deprovisions(self.job, self.directory, self.scope, self.prov.known,
+                              self.prov.ctx.now.timestamp())
         threshold = self.job.actions.deletion_threshold
         if len(doomed) <= threshold or self.dry_run:
             return
@@ -230,363 +181,262 @@ class Cycle:
             self.state.update_job(self.key, allow_deletes=False)  # allowed once
             return
         for known in doomed:
-            self._record(LogEntry(known.kind, known.source_id, known.target_id,
-                                  known.source_id, "stageddelete", "skipped",
-                                  "DeletionThresholdExceeded",
-                                  f"{len(doomed)} deprovisions exceed the threshold {threshold}"))
+            self.prov.record(LogEntry(
+                known.kind, known.source_id, known.target_id, known.source_id, "stageddelete",
+                "skipped", "DeletionThresholdExceeded",
+                f"{len(doomed)} deprovisions exceed the threshold {threshold}"))
         raise DeletionThresholdExceeded(len(doomed), threshold)
 
     # -- users ----------------------------------------------------------------
 
-    async def _users(self) -> None:
-        users = self.directory.users
-        assigned = (self.directory.assigned_users() if self.job.scope_mode == "assigned"
-                    else set(users))
-        work = []
-        for uid, obj in users.items():
-            scoped = uid in assigned and in_scope(self.job.scoping, obj)
-            digest = source_hash(obj, scoped)
-            known = self.known.get(("user", uid))
-            if known is not None and (known.source_hash == digest or self._in_escrow(known)):
-                continue
-            work.append((uid, obj, scoped, digest))
+    async def users(self) -> None:
+        """Every user whose source changed, then the users removed from the source."""
+        work = changed("user", self.directory.users, self.scope, self.prov.known,
+                       self.prov.now)
         done = 0
 
-        async def one(item: tuple[str, dict[str, Any], bool, str]) -> None:
+        async def one(item: Work) -> None:
             nonlocal done
-            await self._user(*item)
+            await self._user(item)
             done += 1
             self.progress("users", done, len(work))
 
         await bounded(self.job.target.concurrency * 2, work, one, self.stop)
-        await self._removed("user", set(users), "Users")
+        await self._removed_users()
 
-    async def _user(self, uid: str, obj: dict[str, Any], scoped: bool, digest: str) -> None:
-        known = self.known.get(("user", uid))
-        identity = str(obj.get("userPrincipalName") or obj.get("displayName") or uid)
-        if not scoped:
-            if known is not None and known.target_id and known.in_scope and not (
-                    await self._deprovision("user", known, identity,
-                                            self.job.actions.deprovision)):
-                return  # in escrow: retried by a later cycle
-            if known is not None and known.target_id:
-                known.source_hash = digest if not self.dry_run else known.source_hash
-                known.in_scope = False
-                self._remember(known)
+    async def provision_user(self, uid: str) -> None:
+        """One user through scope, match and action now, whatever changed (on demand)."""
+        obj = self.directory.users[uid]
+        scoped = self.scope.user(uid, obj)
+        await self._user(Work(uid, obj, scoped, source_hash(obj, scoped)))
+
+    def _is_duplicate(self, kind: ResourceKind, sid: str) -> bool:
+        """Shares a matching value with another source object in scope (computed once, and
+        only when an unlinked object asks)."""
+        if kind not in self._duplicates:
+            if kind == "user":
+                objects: Iterable[tuple[str, dict[str, Any]]] = (
+                    (u, o) for u, o in self.directory.users.items() if self.scope.user(u, o))
+                mappings = self.user_mappings
             else:
-                self._remember(Known("user", uid, None, digest, {}, False))
-            return
-        source = {**obj, "IsSoftDeleted": obj.get("accountEnabled", True) is False}
-        await self._provision("user", uid, source, identity, digest, known,
-                              self.user_mappings, "Users")
+                objects = ((g, group_attributes(o)) for g, o in self.directory.groups.items()
+                           if self.scope.group(o))
+                mappings = list(self.job.group_mappings)
+            self._duplicates[kind] = duplicates(mappings, objects, self.prov.ctx)
+        return sid in self._duplicates[kind]
 
-    async def _provision(self, kind: str, sid: str, source: dict[str, Any], identity: str,
-                         digest: str, known: Known | None, mappings: Sequence[AttributeMapping],
-                         endpoint: str) -> None:
+    async def _user(self, item: Work) -> None:
+        uid, obj = item.source_id, item.obj
+        prov = self.prov
+        known = prov.known.get(("user", uid))
+        identity = _identity("user", uid, obj)
+        steps: list[Step] = [step("import", "success", "read from the source")]
+        if not item.scoped:
+            reason = self.scope.why_not_user(uid, obj)
+            await self._left_scope("user", uid, known, obj, identity, reason, item.digest,
+                                   [*steps, step("scope", "out of scope", reason)])
+            return
+        steps.append(step("scope", "in scope", "assigned and within the scoping filters"))
+        enabled = obj.get("accountEnabled", True) is not False
+        linked = known is not None and known.target_id
+        if not linked and not enabled:
+            reason = ("disabled in the source (accountEnabled false): Entra does not create "
+                      "a disabled user, it only disables one it manages")
+            prov.skip("user", uid, None, identity, "EntrySynchronizationSkipped", reason, steps)
+            prov.remember(Known("user", uid, None, item.digest, {}, False))
+            return
+        if not linked and self._is_duplicate("user", uid):
+            prov.skip("user", uid, None, identity, DUPLICATE_SOURCE,
+                      "another source user in scope has the same matching value: neither is "
+                      "created or linked until one of them changes", steps)
+            return
+        source = {**obj, "IsSoftDeleted": not enabled}
+        if linked and not enabled and prov.active is None and known is not None \
+                and known.in_scope:
+            prov.skip("user", uid, known.target_id, identity, "NoActiveMapping",
+                      "disabled in the source: not disabled in the target, since no mapping "
+                      "targets 'active' (Entra disables through the IsSoftDeleted mapping)",
+                      steps)
+        await self._provision("user", uid, source, identity, item.digest, known,
+                              self.user_mappings, steps)
+
+    async def _provision(self, kind: ResourceKind, sid: str, source: dict[str, Any],
+                         identity: str, digest: str, known: Known | None,
+                         mappings: list[AttributeMapping], steps: list[Step]) -> None:
         """Evaluate the mappings, then create, update or leave the object."""
-        start = time.perf_counter()
-        try:
+        prov = self.prov
+        result: list[Known | None] = [known]
+
+        async def act() -> None:
             if known is not None and known.target_id:
-                desired = desired_attributes(mappings, source, self.ctx, creating=False)
-                await self._update(kind, known, desired, identity, endpoint)
+                desired = desired_attributes(mappings, source, prov.ctx, creating=False,
+                                             current=known.sent)
+                await prov.update(kind, known, desired, identity, [*steps, step(
+                    "match", "matched", f"linked to {known.target_id}")])
             else:
-                await self._match_or_create(kind, sid, source, identity, mappings, endpoint)
-                known = self.known.get((kind, sid))
-            if known is not None and not self.dry_run:
-                known.source_hash = digest
-                known.in_scope = True
-                known.attempts, known.retry_after = 0, None
-                self._remember(known)
-        except CredentialsRejected:
-            raise
-        except (TargetError, EvaluationError) as exc:
-            self._failure(kind, sid, known.target_id if known else None, identity, exc, start)
+                result[0] = await match_or_create(prov, kind, sid, source, identity,
+                                                  mappings, steps)
 
-    async def _update(self, kind: str, known: Known, desired: dict[str, Any], identity: str,
-                      endpoint: str) -> None:
-        ops = patch_operations(known.sent, desired)
-        if not ops or not self.job.actions.update:
+        target_id = known.target_id if known else None
+        if not await prov.guarded(kind, sid, target_id, identity, act, steps):
             return
-        modified = [{"attribute": o["path"], "old": known.sent.get(o["path"]),
-                     "new": o.get("value")} for o in ops]
-        await self._write("update", kind, known.source_id, known.target_id, identity, modified,
-                          lambda: self.target.patch(endpoint, known.target_id or "", ops))
-        known.sent = {**known.sent, **desired}
+        done = result[0]
+        if done is not None and not self.dry_run:
+            done.source_hash, done.in_scope = digest, True
+            done.attempts, done.retry_after, done.gone_since = 0, None, None
+            prov.remember(done)
 
-    async def _match_or_create(self, kind: str, sid: str, source: dict[str, Any],
-                               identity: str, mappings: Sequence[AttributeMapping],
-                               endpoint: str) -> None:
-        desired = desired_attributes(mappings, source, self.ctx, creating=True)
-        found = None
-        matchers = sorted((m for m in mappings if m.match), key=lambda m: m.match or 0)
-        values = [(m, desired.get(m.target)) for m in matchers]
-        if not any(v for _, v in values):
-            self._record(LogEntry(kind, sid, None, identity, "skip", "skipped", "ImportSkipped",
-                                  "The object has no value for any matching attribute"))
-            return
-        for mapping, value in values:
-            if value:
-                found = await self.target.find(endpoint, mapping.target, str(value))
-                if found is not None:
-                    break
-        rtype = GROUP if kind == "group" else USER
-        if found is not None:
-            current = {t: read_value(found, t, rtype) for t in desired}
-            linked = Known(kind, sid, str(found["id"]), None, current, True)
-            self.known[(kind, sid)] = linked
-            if kind == "group":
-                self.members_sent[sid] = set()  # unknown: the delta pass adds what is missing
-            update_wanted = desired_attributes(mappings, source, self.ctx, creating=False)
-            await self._update(kind, linked, update_wanted, identity, endpoint)
-            return
-        if not self.job.actions.create:
-            return
-        body = build_resource({k: v for k, v in desired.items() if v is not None}, rtype)
-        modified = [{"attribute": t, "old": None, "new": v} for t, v in desired.items()
-                    if v is not None]
-        # Look before you write: a create whose answer is lost, or that meets 409, is resolved
-        # by querying these same matching attributes and linking, never by a blind resend.
-        match = [(m.target, str(v)) for m, v in values if v]
-        created = await self._write("create", kind, sid, None, identity, modified,
-                                    lambda: self.target.create_or_find(endpoint, body, match,
-                                                                       link_existing=True))
-        target_id = (str(created.resource["id"]) if isinstance(created, Created)
-                     else f"dry-run:{sid}")
-        sent = {k: v for k, v in desired.items()}
-        if isinstance(created, Created) and created.found:  # linked: it may not be what we sent
-            sent = {t: read_value(created.resource, t, rtype) for t in desired}
-        self.known[(kind, sid)] = Known(kind, sid, target_id, None, sent, True)
-        if kind == "group":
-            self.members_sent[sid] = set()
-        if isinstance(created, Created) and created.found:
-            update_wanted = desired_attributes(mappings, source, self.ctx, creating=False)
-            await self._update(kind, self.known[(kind, sid)], update_wanted, identity, endpoint)
-
-    async def _write(self, action: str, kind: str, sid: str | None, target_id: str | None,
-                     identity: str, modified: list[dict[str, Any]],
-                     send: Callable[[], Awaitable[Any]]) -> Any:
-        """Send one write (or plan it, in a dry run) and log it."""
-        start = time.perf_counter()
-        if self.dry_run:
-            self.summary.planned.append({"action": action, "kind": kind, "source_id": sid,
-                                         "target_id": target_id, "identity": identity,
-                                         "modified": modified})
-            self.summary.counts[action] += 1
-            return None
-        result = await send()
-        detail = None
-        if isinstance(result, Created):  # a create, perhaps recovered by lookup
-            target_id, detail = str(result.resource.get("id")), result.recovered
-        elif isinstance(result, str):  # a member add's recovery note
-            detail = result
-        self._record(LogEntry(kind, sid, target_id, identity, action, "success",
-                              detail=detail, modified=modified,
-                              duration_ms=int((time.perf_counter() - start) * 1000)))
-        return result
-
-    def _in_escrow(self, known: Known) -> bool:
-        """A failed object waits until its next retry is due."""
-        return known.retry_after is not None and known.retry_after > self.now
-
-    def _failure(self, kind: str, sid: str, target_id: str | None, identity: str,
-                 exc: Exception, start: float) -> None:
-        """Log the failure and put the object in escrow, retried on a growing schedule."""
-        code = getattr(exc, "code", type(exc).__name__)
-        detail = getattr(exc, "detail", str(exc))
-        known = self.known.get((kind, sid)) or Known(kind, sid, target_id, None, {}, False)
-        known.attempts += 1
-        wait = min(self.job.escrow_seconds * 2 ** (known.attempts - 1), 86400.0)
-        known.retry_after = format_datetime(self.ctx.now + timedelta(seconds=wait))
-        self._record(LogEntry(kind, sid, target_id, identity, "provision", "failure",
-                              str(code), f"attempt {known.attempts}: {detail}",
-                              duration_ms=int((time.perf_counter() - start) * 1000)))
-        if not self.dry_run:
-            self._remember(known)
-
-    async def _deprovision(self, kind: str, known: Known, identity: str, how: str) -> bool:
-        """Disable or delete; False when the target refused (the object goes to escrow)."""
-        endpoint = "Groups" if kind == "group" else "Users"
-        start = time.perf_counter()
-        try:
-            if how == "delete" or kind == "group":
-                if not self.job.actions.delete:
-                    return True
-                await self._write("delete", kind, known.source_id, known.target_id, identity,
-                                  [], lambda: self.target.delete(endpoint, known.target_id or ""))
-                known.target_id = None
-                known.sent = {}
-            else:
-                ops = [{"op": "replace", "path": "active", "value": False}]
-                if known.sent.get("active") is False:
-                    return True
-                await self._write("disable", kind, known.source_id, known.target_id, identity,
-                                  [{"attribute": "active", "old": known.sent.get("active"),
-                                    "new": False}],
-                                  lambda: self.target.patch(endpoint, known.target_id or "", ops))
-                known.sent = {**known.sent, "active": False}
-        except CredentialsRejected:
-            raise
-        except TargetError as exc:
-            self._failure(kind, known.source_id, known.target_id, identity, exc, start)
-            return False
-        return True
-
-    async def _removed(self, kind: str, present: set[str], endpoint: str) -> None:
-        """Objects gone from the source: deleted (or disabled) if the engine provisioned them."""
-        gone = [k for (k_kind, sid), k in list(self.known.items())
-                if k_kind == kind and sid not in present]
-        how = self.job.actions.removed if kind == "user" else "delete"
-        dropped = []
-        for known in gone:
-            if known.target_id and (known.in_scope or how == "delete"):
-                await self._deprovision(kind, known, known.source_id, how)
-            if known.target_id is None or how == "delete":
-                dropped.append(known.source_id)
+    async def _left_scope(self, kind: ResourceKind, sid: str, known: Known | None,
+                          obj: dict[str, Any], identity: str, reason: str, digest: str,
+                          steps: list[Step]) -> None:
+        """Out of scope: a managed object is deprovisioned; any other only logged."""
+        prov = self.prov
+        if known is None or not managed(known):
+            prov.skip(kind, sid, known.target_id if known else None, identity,
+                      "EntrySynchronizationSkipped", reason, steps)
+            if known is None or not known.target_id:
+                prov.remember(Known(kind, sid, None, digest, {}, False))
             elif not self.dry_run:
-                known.in_scope = False
-                self._remember(known)
+                known.source_hash = digest
+                prov.remember(known)
+            return
+        if self.job.actions.skip_out_of_scope_deletions:
+            prov.skip(kind, sid, known.target_id, identity, "SkipOutOfScopeDeletions",
+                      f"{reason}; SkipOutOfScopeDeletions: left as it is in the target", steps)
+        elif kind == "group" or self.job.actions.deprovision == "delete":
+            if not await self._delete(known, identity, steps):
+                return
+        elif not await prov.guarded(kind, sid, known.target_id, identity,
+                                    lambda: prov.disable(known, obj, identity, reason, steps),
+                                    steps):
+            return  # in escrow: retried by a later cycle
         if not self.dry_run:
-            self._flush()
-            self.state.drop_objects(self.key, kind, dropped)
+            known.source_hash, known.in_scope = digest, False
+            prov.remember(known)
+
+    async def _delete(self, known: Known, identity: str, steps: list[Step]) -> bool:
+        """DELETE, after removing a user from the groups it was sent to; False on failure."""
+        prov = self.prov
+
+        async def delete() -> None:
+            if known.kind == "user":
+                await memberships.withdraw(prov, known)
+            await prov.delete(known, identity, steps)
+
+        return await prov.guarded(known.kind, known.source_id, known.target_id, identity,
+                                  delete, steps)
+
+    async def _removed_users(self) -> None:
+        """Users gone from the source: soft-deleted, then deleted ``delete_after`` later.
+
+        Only while managed (linked and in scope); one no longer managed is left alone, as
+        Entra leaves it (docs/entra.md §1.5). ``removed = "disable"`` never hard-deletes.
+        """
+        prov = self.prov
+        present = self.directory.users
+        gone = [k for (kind, sid), k in list(prov.known.items())
+                if kind == "user" and sid not in present]
+        dropped = [k.source_id for k in gone if await self._removed_user(k)]
+        if not self.dry_run:
+            self.flush()
+            self.state.drop_objects(self.key, "user", dropped)
             for sid in dropped:
-                self.known.pop((kind, sid), None)
-                self.members_sent.pop(sid, None)
+                prov.known.pop(("user", sid), None)
+
+    async def _removed_user(self, known: Known) -> bool:
+        """One removed user's step; True when its record is to be dropped."""
+        prov = self.prov
+        steps = [step("import", "deleted", "no longer in the source")]
+        if not managed(known):
+            return True
+        hard = self.job.actions.removed == "delete"
+        if hard and removal_due(known, self.job, prov.ctx.now.timestamp()):
+            return await self._delete(known, known.source_id, steps) and not self.dry_run
+        if known.gone_since is not None:
+            return False  # soft-deleted already: waiting for its hard delete
+        disabled = await prov.guarded(
+            "user", known.source_id, known.target_id, known.source_id,
+            lambda: prov.disable(known, {}, known.source_id, "removed from the source", steps),
+            steps)
+        if disabled and not self.dry_run:
+            known.gone_since, known.source_hash = prov.now, None
+            known.in_scope = hard  # managed until its hard delete; "disable" lets it go
+            prov.remember(known)
+        return False
 
     # -- groups and memberships -------------------------------------------------
 
-    def _group_in_scope(self, obj: dict[str, Any]) -> bool:
-        return self.job.scope_mode == "all" or obj.get("assigned") is True
+    async def groups(self) -> None:
+        work = changed("group", self.directory.groups, self.scope, self.prov.known,
+                       self.prov.now)
+        await bounded(self.job.target.concurrency, work, self._group, self.stop)
+        await self._removed_groups()
+        self.flush()
 
-    async def _groups(self) -> None:
-        work = []
-        for gid, obj in self.directory.groups.items():
-            scoped = self._group_in_scope(obj)
-            plain = {k: v for k, v in obj.items() if k != "members"}
-            digest = source_hash(plain, scoped)
-            known = self.known.get(("group", gid))
-            if known is not None and (known.source_hash == digest or self._in_escrow(known)):
-                continue
-            work.append((gid, plain, scoped, digest))
+    async def provision_group(self, gid: str) -> None:
+        """One group through scope, match and action now (on demand); members apart."""
+        obj = group_attributes(self.directory.groups[gid])
+        scoped = self.scope.group(obj)
+        await self._group(Work(gid, obj, scoped, source_hash(obj, scoped)))
 
-        async def one(item: tuple[str, dict[str, Any], bool, str]) -> None:
-            gid, obj, scoped, digest = item
-            known = self.known.get(("group", gid))
-            identity = str(obj.get("displayName") or gid)
-            if scoped:
-                await self._provision("group", gid, obj, identity, digest, known,
-                                      self.job.group_mappings, "Groups")
-            elif known is not None and known.target_id:
-                await self._deprovision("group", known, identity, "delete")
-                self._remember(Known("group", gid, None, digest, {}, False))
-                self.members_sent.pop(gid, None)
-            else:
-                self._remember(Known("group", gid, None, digest, {}, False))
+    async def _group(self, item: Work) -> None:
+        gid, obj = item.source_id, item.obj
+        known = self.prov.known.get(("group", gid))
+        identity = _identity("group", gid, obj)
+        steps: list[Step] = [step("import", "success", "read from the source")]
+        if not item.scoped:
+            reason = self.scope.why_not_group(obj)
+            await self._left_scope("group", gid, known, obj, identity, reason, item.digest,
+                                   [*steps, step("scope", "out of scope", reason)])
+            return
+        steps.append(step("scope", "in scope", "assigned and within the scoping filters"))
+        if (known is None or not known.target_id) and self._is_duplicate("group", gid):
+            self.prov.skip("group", gid, None, identity, DUPLICATE_SOURCE,
+                           "another source group in scope has the same matching value: "
+                           "neither is created or linked until one of them changes", steps)
+            return
+        await self._provision("group", gid, obj, identity, item.digest, known,
+                              list(self.job.group_mappings), steps)
 
-        await bounded(self.job.target.concurrency, work, one, self.stop)
-        await self._removed("group", set(self.directory.groups), "Groups")
-        self._flush()
+    async def _removed_groups(self) -> None:
+        """Groups gone from the source: deleted at once while managed (a SCIM group has no
+        disabled state to soft-delete into); left alone otherwise."""
+        prov = self.prov
+        gone = [k for (kind, sid), k in list(prov.known.items())
+                if kind == "group" and sid not in self.directory.groups]
+        dropped = []
+        for known in gone:
+            steps = [step("import", "deleted", "no longer in the source")]
+            if not managed(known) or (await self._delete(known, known.source_id, steps)
+                                      and not self.dry_run):
+                dropped.append(known.source_id)
+        if not self.dry_run:
+            self.flush()
+            self.state.drop_objects(self.key, "group", dropped)
+            for sid in dropped:
+                prov.known.pop(("group", sid), None)
+                prov.members_sent.pop(sid, None)
 
-    def _user_target(self, source_id: str) -> str | None:
-        known = self.known.get(("user", source_id))
-        if known is None or not known.in_scope or not known.target_id:
-            return None
-        return known.target_id
-
-    async def _memberships(self) -> None:
+    async def memberships(self) -> None:
         """Members as deltas against what was last sent, in PATCHes of at most 100."""
-        plans = []
-        for gid, obj in self.directory.groups.items():
-            known = self.known.get(("group", gid))
-            if known is None or not known.target_id or not known.in_scope:
-                continue
-            desired = {m for m in obj.get("members", []) if self._user_target(m)}
-            sent = self.members_sent.get(gid, set())
-            add, remove = sorted(desired - sent), sorted(sent - desired)
-            if add or remove:
-                plans.append((known, str(obj.get("displayName") or gid), add, remove))
+        plans = memberships.plan(self.prov, self.directory.groups)
 
         async def one(plan: tuple[Known, str, list[str], list[str]]) -> None:
-            await self._send_members(*plan)
+            await memberships.send(self.prov, *plan)
 
         await bounded(self.job.target.concurrency, plans, one, self.stop)
 
-    async def _send_members(self, group: Known, identity: str, add: list[str],
-                            remove: list[str]) -> None:
-        target_id = group.target_id or ""
-        for i in range(0, len(add), BATCH):
-            chunk = add[i:i + BATCH]
-            ids = [t for m in chunk if (t := self._user_target(m))]
-            ops = [{"op": "add", "path": "members", "value": [{"value": t} for t in ids]}]
-            await self._member_write(group, identity, "add", chunk, ids, ops, target_id)
-        for i in range(0, len(remove), BATCH):
-            chunk = remove[i:i + BATCH]
-            ids = [k.target_id for m in chunk if (k := self.known.get(("user", m)))
-                   and k.target_id]
-            ops = [{"op": "remove", "path": f'members[value eq "{t}"]'} for t in ids]
-            await self._member_write(group, identity, "remove", chunk, ids, ops, target_id)
-
-    async def _member_write(self, group: Known, identity: str, verb: str, chunk: list[str],
-                            ids: list[str], ops: list[dict[str, Any]], target_id: str) -> None:
-        start = time.perf_counter()
-        modified = [{"attribute": "members", "old": None if verb == "add" else i,
-                     "new": i if verb == "add" else None} for i in ids]
-        try:
-            if ids and verb == "add":  # not idempotent on every target: see add_members
-                await self._write("update", "group", group.source_id, target_id, identity,
-                                  modified, lambda: self.target.add_members(target_id, ids))
-            elif ids:
-                await self._write("update", "group", group.source_id, target_id, identity,
-                                  modified, lambda: self.target.patch("Groups", target_id, ops))
-        except CredentialsRejected:
-            raise
-        except TargetError as exc:
-            self._failure("group", group.source_id, target_id, identity, exc, start)
-            return
-        if self.dry_run:
-            return
-        sent = self.members_sent.setdefault(group.source_id, set())
-        if verb == "add":
-            sent.update(chunk)
-            self.state.record_members(self.key, group.source_id, chunk, [])
-        else:
-            sent.difference_update(chunk)
-            self.state.record_members(self.key, group.source_id, [], chunk)
-
     # -- managers ---------------------------------------------------------------
 
-    async def _managers(self) -> None:
+    async def managers(self) -> None:
         """``manager`` holds the manager's target id, known only once both are provisioned."""
         mapping = self.manager_mapping
         if mapping is None:
             return
-        work = []
-        for uid, obj in self.directory.users.items():
-            known = self.known.get(("user", uid))
-            if known is None or not known.target_id or not known.in_scope:
-                continue
-            manager_source = mapping.value(obj, self.ctx)
-            wanted = self._user_target(str(manager_source)) if manager_source else None
-            if wanted != known.sent.get(mapping.target):
-                work.append((known, wanted, str(obj.get("userPrincipalName") or uid)))
+        work = managers.plan(self.prov, mapping, self.directory.users)
 
-        async def one(item: tuple[Known, str | None, str]) -> None:
-            known, wanted, identity = item
+        async def one(item: managers.Work) -> None:
             assert mapping is not None
-            op = ({"op": "replace", "path": mapping.target, "value": {"value": wanted}}
-                  if wanted else {"op": "remove", "path": mapping.target})
-            start = time.perf_counter()
-            try:
-                await self._write("update", "user", known.source_id, known.target_id, identity,
-                                  [{"attribute": mapping.target,
-                                    "old": known.sent.get(mapping.target), "new": wanted}],
-                                  lambda: self.target.patch("Users", known.target_id or "", [op]))
-            except CredentialsRejected:
-                raise
-            except TargetError as exc:
-                self._failure("user", known.source_id, known.target_id, identity, exc, start)
-                return
-            if not self.dry_run:
-                known.sent = {**known.sent, mapping.target: wanted}
-                self._remember(known)
+            await managers.send(self.prov, mapping, item)
 
         await bounded(self.job.target.concurrency, work, one, self.stop)
