@@ -3,7 +3,7 @@
 Steps, in order: the URL; ``/ServiceProviderConfig`` (a warning when absent: Entra does not
 read it); the user probe and the group probe (docs/entra.md §1.2: what Entra checks, and what
 quarantines its jobs); schema discovery, ``/Schemas`` and ``/ResourceTypes`` read into the
-attribute list the engine binds mappings to (docs/entra.md §2.12; a warning when the target
+attribute list the engine binds mappings to (docs/entra.md §1.12.1; a warning when the target
 advertises nothing, as the built-in schema is then used); and, when a job is given, its
 mappings bound to that list: a mapping naming an attribute the target lacks fails the test, as
 it would fail the job's next cycle. The first failure stops the test; warnings do not.

@@ -1,7 +1,7 @@
 """The target's schema as the engine sees it: discovered from the target, then bound to a job.
 
 Entra reads a target's ``/Schemas`` and ``/ResourceTypes`` when the credentials are saved and
-builds the attribute list of the mapping editor from them (docs/entra.md §1.12, §2.12). The
+builds the attribute list of the mapping editor from them (docs/entra.md §1.12, §1.12.1). The
 engine does the same, at Test Connection, at ``scimhub job schema`` and at the start of every
 cycle, so that a mapping may name a custom extension attribute the target advertises
 (``urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User:costCenterCode``), and a
@@ -424,7 +424,7 @@ def bind_to(job: JobConfig, schema: TargetSchema) -> JobConfig:
 
 
 async def bind_job(job: JobConfig, target: ScimTarget) -> JobConfig:
-    """Discover the target's schema and bind the job's mappings to it (docs/entra.md §2.12).
+    """Discover the target's schema and bind the job's mappings to it (docs/entra.md §1.12.1).
 
     Called after the job is claimed and before the cycle (or the on-demand provisioning)
     writes anything, so a mapping to an attribute the target lacks fails the run with the
