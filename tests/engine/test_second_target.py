@@ -232,3 +232,26 @@ def test_job_schema_lists_the_attributes_scim2_server_advertises(
     assert rows[("Group", "members")]["multi_valued"] is True
     text = job.run("job", "schema", "second-target")
     assert text.returncode == 0 and f"{ENTERPRISE}:costCenter" in text.stdout, text.stdout
+
+
+def test_test_connection_with_a_job_file_checks_its_mappings(
+        scim2: Scim2Server, tmp_path: Path) -> None:
+    """``scimhub test-connection --config``: the job's target, and its mappings bound to what
+    scim2-server advertises (Entra's Test Connection knows no job; this is the check the job's
+    next cycle starts with)."""
+    good = Job(scim2, tmp_path)
+    done = good.run("test-connection", "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert report["tenant_url"] == scim2.scim_url
+    steps = {s["name"]: s for s in report["steps"]}
+    assert f"User: urn:ietf:params:scim:schemas:core:2.0:User + {ENTERPRISE}" in \
+        steps["Schemas"]["detail"]
+    assert steps["mappings"]["ok"] and "mappings of job second-target bound" in \
+        steps["mappings"]["detail"]
+    (tmp_path / "bad").mkdir()
+    extra = f'\n[[mappings.users]]\ntarget = "{CUSTOM}:costCenterCode"\nsource = "department"\n'
+    bad = Job(scim2, tmp_path / "bad", extra).run("test-connection")
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert f"✗ mappings: job second-target: mappings.users[7] ({CUSTOM}:costCenterCode)" in \
+        bad.stdout
