@@ -19,6 +19,7 @@ from scimhub.engine.errors import MappingError
 from scimhub.engine.mapping import AttributeMapping, parse_mappings
 from scimhub.engine.notify import Notifications
 from scimhub.engine.scoping import ScopingClause, ScopingFilter
+from scimhub.scim.schema import ResourceType
 from scimhub.scim.schemas import GROUP, USER
 
 
@@ -49,12 +50,12 @@ class Actions:
     #: disabled first (Entra's soft delete); "delete" then deletes it ``delete_after_seconds``
     #: later, "disable" never does (docs/entra.md §2.2).
     removed: Literal["disable", "delete"] = "delete"
-    #: Accidental-deletion guard: a cycle that would disable or delete more objects than
     #: The delay between the soft and the hard delete of a removed user (``[actions]
     #: delete_after``, "30d" as Entra's recycle bin; "0" deletes in the same cycle).
     delete_after_seconds: float = 30 * 86400.0
     #: Entra's SkipOutOfScopeDeletions: an object leaving scope is left as it is in the target.
     skip_out_of_scope_deletions: bool = False
+    #: Accidental-deletion guard: a cycle that would disable or delete more objects than
     #: this stops before the first one, until ``scimhub job allow-deletes`` (docs/entra.md §2.2).
     deletion_threshold: int = 500
 
@@ -82,15 +83,19 @@ class JobConfig:
     group_mappings: tuple[AttributeMapping, ...]
     actions: Actions
     quarantine: QuarantineRules = field(default_factory=QuarantineRules)
-    notifications: Notifications | None = None
     #: ``[scope] group_filters``: scoping filters for groups, in the users' syntax.
     group_scoping: tuple[ScopingFilter, ...] = ()
+    notifications: Notifications | None = None
     #: Escrow: a failed object is retried after this, then twice as long each time, up to a
     #: day ("roughly 30m → 1h → 2h → 4h → 8h", docs/entra.md §1.9).
     escrow_seconds: float = 1800.0
     #: How long a worker's claim on the job lasts without renewal (renewed as it works).
     lease_seconds: float = 300.0
     raw: Mapping[str, Any] = field(repr=False, default_factory=dict)
+    #: The target's Users and Groups as the mappings are bound to: scimhub's built-in
+    #: schema at load, the target's own once ``engine.target.schema.bind_job`` discovered it.
+    user_type: ResourceType = field(default=USER, repr=False)
+    group_type: ResourceType = field(default=GROUP, repr=False)
 
     @property
     def fingerprint(self) -> str:
@@ -144,12 +149,12 @@ def _job(data: Mapping[str, Any], path: Path) -> JobConfig:
             target=_target(_table(data, "target", where), where),
             scope_mode=_scope_mode(_table(data, "scope", where), where),
             scoping=_scoping(_table(data, "scope", where), where),
+            group_scoping=_scoping(_table(data, "scope", where), where, "group_filters"),
             user_mappings=tuple(parse_mappings(
                 _table(data, "mappings", where).get("users", defaults.USER_MAPPINGS), USER,
                 f"{where} mappings.users")),
             group_mappings=tuple(parse_mappings(
                 _table(data, "mappings", where).get("groups", defaults.GROUP_MAPPINGS), GROUP,
-            group_scoping=_scoping(_table(data, "scope", where), where, "group_filters"),
                 f"{where} mappings.groups")),
             actions=_actions(_table(data, "actions", where), where),
             quarantine=_quarantine(_table(data, "quarantine", where), where),
