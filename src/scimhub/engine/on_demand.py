@@ -20,6 +20,7 @@ from scimhub.engine.identity import claim_job
 from scimhub.engine.sources.directory import Directory
 from scimhub.engine.sources.file import load_file
 from scimhub.engine.target.client import ScimTarget
+from scimhub.engine.target.schema import bind_job
 from scimhub.security import token_digest
 from scimhub.store.database import Database
 from scimhub.store.provisioning import ON_DEMAND, EngineState, LogEntry
@@ -54,6 +55,7 @@ async def provision_user(job: JobConfig, db: Database, object_id: str) -> OnDema
             return report
         report.step("Test connection", True, "the target answered the probe")
         job_id = await claim_job(state, job, target)
+        job = await bind_job(job, target)  # the target's schema: mappings checked, typed
         # A cycle of its own, so that its log entries carry the token they were written
         # with (the console shows each tenant the entries of its own tokens only).
         cycle_id = state.start_cycle(job_id, ON_DEMAND, job.fingerprint, job.target.url,
