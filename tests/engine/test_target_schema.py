@@ -398,3 +398,38 @@ source = "department"
                       headers={"Authorization": f"Bearer {token}"}) as scim:
         found = scim.get("/Users", params={"filter": 'userName eq "typo@fabrikam.example"'})
         assert found.json()["totalResults"] == 0, "nothing written"
+
+
+def provision(workdir: Path, token: str, object_id: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "scimhub", "provision", "--config", str(workdir / "job.toml"),
+         "--job", "schema-job", "--user", object_id, "--json",
+         "--database", f"sqlite:///{workdir}/engine.db"],
+        capture_output=True, text=True, timeout=120, check=False,
+        env={"SCIMHUB_TARGET_TOKEN": token, "PATH": "/usr/bin:/bin",
+             "SCIMHUB_KEY_FILE": str(workdir / "key")})
+
+
+def test_on_demand_provisioning_binds_to_the_target_schema_too(
+        extended: ServerProcess, tmp_path: Path) -> None:
+    token = extended.tenants["fabrikam"]["token"]  # type: ignore[attr-defined]
+    (tmp_path / "good").mkdir()
+    (tmp_path / "bad").mkdir()
+    users = {"users": [{"objectId": "u5", "userPrincipalName": "grace@fabrikam.example",
+                        "department": "CC-7", "accountEnabled": True}], "groups": []}
+    for name, attribute in (("good", "costCenterCode"), ("bad", "costCentreCode")):
+        job_file(tmp_path / name, extended.scim_url,
+                 f'[[mappings.users]]\ntarget = "{CUSTOM}:{attribute}"\nsource = "department"\n')
+        (tmp_path / name / "directory.json").write_text(json.dumps(users))
+    bad = provision(tmp_path / "bad", token, "u5")
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    step = json.loads(bad.stdout)["steps"][-1]
+    assert step["step"] == "Target schema" and not step["ok"]
+    assert f"has no attribute 'costCentreCode' in extension {CUSTOM}" in step["detail"]
+    good = provision(tmp_path / "good", token, "u5")
+    assert good.returncode == 0, good.stdout + good.stderr
+    with httpx.Client(base_url=extended.scim_url,
+                      headers={"Authorization": f"Bearer {token}"}) as scim:
+        found = scim.get("/Users", params={"filter": 'userName eq "grace@fabrikam.example"'})
+        (user,) = found.json()["Resources"]
+        assert user[CUSTOM] == {"costCenterCode": "CC-7"}

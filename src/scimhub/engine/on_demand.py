@@ -15,7 +15,7 @@ from scimhub.engine.config import JobConfig
 from scimhub.engine.cycle.cycle import Cycle
 from scimhub.engine.cycle.plan import Scope
 from scimhub.engine.cycle.provision import hide, redacted_sources
-from scimhub.engine.errors import TargetError
+from scimhub.engine.errors import SchemaMismatch, TargetError
 from scimhub.engine.identity import claim_job
 from scimhub.engine.sources.directory import Directory
 from scimhub.engine.sources.file import load_file
@@ -55,7 +55,11 @@ async def provision_user(job: JobConfig, db: Database, object_id: str) -> OnDema
             return report
         report.step("Test connection", True, "the target answered the probe")
         job_id = await claim_job(state, job, target)
-        job = await bind_job(job, target)  # the target's schema: mappings checked, typed
+        try:  # the target's schema: mappings checked, values typed (docs/entra.md §1.12.1)
+            job = await bind_job(job, target)
+        except SchemaMismatch as exc:
+            report.step("Target schema", False, "; ".join(exc.problems))
+            return report
         # A cycle of its own, so that its log entries carry the token they were written
         # with (the console shows each tenant the entries of its own tokens only).
         cycle_id = state.start_cycle(job_id, ON_DEMAND, job.fingerprint, job.target.url,
