@@ -43,6 +43,7 @@ from scimhub.engine.expressions import EvaluationContext
 from scimhub.engine.identity import claim_job
 from scimhub.engine.mapping import AttributeMapping, desired_attributes
 from scimhub.engine.sources.directory import Directory
+from scimhub.engine.target.client import ScimTarget
 from scimhub.security import token_digest
 from scimhub.store.provisioning import EngineState, Known, LogEntry, ResourceKind, Step
 
@@ -89,7 +90,7 @@ def _identity(kind: ResourceKind, sid: str, obj: dict[str, Any]) -> str:
 class Cycle:
     """Runs one cycle of one job. ``dry_run`` reads the target but writes nothing."""
 
-    def __init__(self, job: JobConfig, state: EngineState, target: Any,
+    def __init__(self, job: JobConfig, state: EngineState, target: ScimTarget,
                  directory: Directory, *, dry_run: bool = False,
                  progress: Callable[[str, int, int], None] | None = None,
                  stop: Callable[[], bool] = never,

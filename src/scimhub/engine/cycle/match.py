@@ -81,8 +81,10 @@ async def _create(prov: Provisioner, kind: ResourceKind, sid: str, desired: dict
         "create", kind, sid, None, identity, modified,
         lambda: prov.target.create_or_find(endpoint_of(kind), build_resource(sent, rtype), match,
                                            link_existing=True), steps)
-    if created is None:  # a dry run
-        return Known(kind, sid, f"dry-run:{sid}", None, desired, True)
+    if created is None:  # a dry run: linked in memory, so its memberships are planned too
+        planned = Known(kind, sid, f"dry-run:{sid}", None, desired, True)
+        prov.link(planned)
+        return planned
     assert isinstance(created, Created)
     if created.found:  # it appeared since the match: linked, unless another owns it
         return await _link(prov, kind, sid, created.resource, source, identity, mappings,
@@ -105,9 +107,12 @@ async def _link(prov: Provisioner, kind: ResourceKind, sid: str, found: dict[str
                             f"linked to source object {owner} already: two source objects "
                             "match one target object; neither is linked in its place")
     rtype = prov.job.group_type if kind == "group" else prov.job.user_type
-    wanted = desired_attributes(mappings, source, prov.ctx, creating=False)
-    known = Known(kind, sid, target_id, None,
-                  {t: read_value(found, t, rtype) for t in wanted}, True)
+    # What the target holds now, at every mapped path: the update sends what differs, and a
+    # "none" mapping fills only what is empty there.
+    current = {m.target: read_value(found, m.target, rtype) for m in mappings
+               if not m.is_reference}
+    wanted = desired_attributes(mappings, source, prov.ctx, creating=False, current=current)
+    known = Known(kind, sid, target_id, None, current, True)
     prov.link(known)
     if kind == "group":
         prov.members_sent[sid] = set()  # unknown: the delta pass adds what is missing
