@@ -333,3 +333,19 @@ def test_deleting_a_user_removes_it_from_its_groups_first(tmp_path: Path) -> Non
         [listed] = permissive.listed("Groups")
         assert {m["value"] for m in listed["members"]} <= remaining
         assert len(listed["members"]) == 1
+
+
+def test_a_target_object_linked_to_one_source_object_is_never_linked_to_another(
+        target: ServerProcess, tmp_path: Path) -> None:
+    """The match finds a target object another source object owns: a failure, not a link."""
+    job = engine(target, tmp_path, actions="update = false")
+    job.write([person("l1", "owned@contoso.example")])
+    assert job.sync()["failures"] == 0
+    # l1 moves to another name (not sent: updates are off), and l3 takes its old one.
+    job.write([person("l1", "moved@contoso.example"), person("l3", "owned@contoso.example")])
+    summary = job.sync()
+    assert summary["failures"] == 1, summary
+    [failure] = [e for e in job.logs() if e["source_id"] == "l3"]
+    assert failure["status"] == "failure"
+    assert failure["error_code"] == "DuplicateSourceEntries"
+    assert "linked to source object l1" in failure["detail"]
