@@ -94,7 +94,7 @@ def test_each_tenant_sees_only_what_its_tokens_wrote_whatever_the_job_is_called(
     state = EngineState(site.ctx.db)
     job = state.job("hr-to-acme")
     assert job is not None
-    state.forget(job.id)  # scimhub job restart: the same job may now provision elsewhere
+    state.reset(job.id)  # scimhub job reset: the same job may now provision elsewhere
     run_engine(site, with_globex, "globex", one_user("only@globex.example"))
 
     acme, globex = site.client(), site.client()

@@ -177,7 +177,7 @@ def test_another_target_url_under_the_same_name_is_refused(site: Site, tmp_path:
     refused = job.sync()
     assert refused.returncode == 1
     assert site.server.scim_url in refused.stderr and elsewhere in refused.stderr
-    assert "job restart moving-job" in refused.stderr
+    assert "job reset moving-job --yes" in refused.stderr
     status = json.loads(job.run("job", "status", "--json").stdout)
     row = next(r for r in status if r["job"] == "moving-job")
     assert row["quarantine_reason"] is None, "a refused file does not touch the stored job"

@@ -90,7 +90,8 @@ def test_rename_keeps_the_id_and_everything_it_knows(state: EngineState) -> None
         state.rename_job("missing", "other")
 
 
-def test_restart_forgets_links_and_target_but_keeps_history(state: EngineState) -> None:
+def test_reset_forgets_links_and_target_but_keeps_history(state: EngineState) -> None:
+    """Issue 11: what 'job restart' did before is now the separate, destructive 'job reset'."""
     job = state.ensure_job("hr", URL, "a" * 64)
     cycle = state.start_cycle(job.id, "initial", "f", URL, "a" * 64)
     state.finish_cycle(cycle, {"counts": {"create": 1}})
@@ -100,7 +101,8 @@ def test_restart_forgets_links_and_target_but_keeps_history(state: EngineState) 
     last = state.last_cycle(job.id)
     assert last is not None and last.id == cycle and last.summary == {"counts": {"create": 1}}
 
-    state.forget(job.id)
+    state.quarantine(job.id, "Reason: x")
+    state.reset(job.id)
     after = state.job("hr")
     assert after is not None and after.id == job.id
     assert (after.target_url, after.token_digest) == (None, None)
@@ -108,6 +110,37 @@ def test_restart_forgets_links_and_target_but_keeps_history(state: EngineState) 
     assert state.last_cycle(job.id) is None, "the next cycle is an initial one"
     assert [c.id for c in state.cycles(job.id)] == [cycle]
     assert [e["identity"] for e in state.search_log(token_digests=["a" * 64])] == ["ada"]
+    assert after.state.quarantine_reason is None
+
+
+def test_restart_keeps_links_and_clears_watermark_escrow_and_quarantine(
+        state: EngineState) -> None:
+    """Entra's Restart provisioning (docs/entra.md §2.13): the next cycle is initial, failed
+    objects are due at once, quarantine is lifted; links, memberships and target stay."""
+    job = state.ensure_job("hr", URL, "a" * 64)
+    cycle = state.start_cycle(job.id, "incremental", "f", URL, "a" * 64)
+    state.finish_cycle(cycle, {})
+    linked = Known("user", "u1", "t1", "h", {"userName": "ada"}, True)
+    failed = Known("user", "u2", None, None, {}, True, attempts=3,
+                   retry_after="2999-01-01T00:00:00.000000Z")
+    state.save_objects(job.id, [linked, failed])
+    state.record_members(job.id, "g", ["u1"], [])
+    state.update_job(job.id, state="stopped")
+    state.quarantine(job.id, "EncounteredEscrowProportionThreshold: 1 of 2 objects failed")
+
+    state.restart(job.id)
+    after = state.job("hr")
+    assert after is not None and after.id == job.id
+    assert (after.target_url, after.token_digest) == (URL, "a" * 64), "target kept"
+    assert after.state.quarantine_reason is None and after.state.quarantined_since is None
+    assert after.state.state == "enabled"
+    assert state.last_cycle(job.id) is None, "the next cycle is an initial one"
+    known = state.load_objects(job.id)
+    assert known[("user", "u1")].target_id == "t1", "links kept"
+    assert known[("user", "u1")].sent == {"userName": "ada"}
+    assert (known[("user", "u2")].attempts, known[("user", "u2")].retry_after) == (0, None), (
+        "out of escrow: retried by the next cycle")
+    assert state.load_members(job.id) == {"g": {"u1"}}
 
 
 def test_on_demand_cycles_do_not_decide_the_next_cycle(state: EngineState) -> None:

@@ -1,4 +1,5 @@
-"""``scimhub job``: a job's state, and starting, stopping, restarting and renaming it."""
+"""``scimhub job``: a job's state, and starting, stopping, restarting, resetting and renaming
+it."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from scimhub.store.provisioning import EngineState, JobExists, JobRecord, JobSta
 
 @click.group()
 def job() -> None:
-    """Start, stop, restart and inspect provisioning jobs."""
+    """Start, stop, restart, reset and inspect provisioning jobs."""
 
 
 @job.command("schema")
@@ -97,15 +98,33 @@ def stop(name: str, database: str | None) -> None:
 @click.argument("name")
 @database_option
 def restart(name: str, database: str | None) -> None:
-    """Clear what the engine knows of the job: the next cycle is initial and re-matches
-    every object; quarantine is lifted (Entra's Restart provisioning). The job keeps its
-    id and its log; its recorded target is forgotten, so the next run may use another."""
+    """Entra's Restart provisioning: the next cycle is initial (every object re-evaluated),
+    failed objects leave escrow and are retried by it, quarantine is lifted. The links
+    between source and target objects stay (nothing is matched or created again); to forget
+    them too, 'scimhub job reset'."""
     state = EngineState(open_database(database))
-    found = _known(state, name)
-    state.update_job(found.id, state="enabled", quarantine_reason=None,
-                     quarantined_since=None)
-    state.forget(found.id)
-    click.echo(f"{name}: restarted; the next cycle is an initial one")
+    state.restart(_known(state, name).id)
+    click.echo(f"{name}: restarted; the next cycle is an initial one (links kept)")
+
+
+@job.command("reset")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Confirm: forget the job's links and target.")
+@database_option
+def reset(name: str, yes: bool, database: str | None) -> None:
+    """Forget what the job knows of its target (destructive): links, escrow, memberships
+    sent and the recorded target; the next cycle is initial and matches every object by
+    its matching attributes again, and may run against another target. Quarantine is
+    lifted; the job keeps its id and its log. Refused without --yes."""
+    if not yes:
+        raise click.ClickException(
+            f"'job reset' forgets every link of {name} to its target objects, so the next "
+            "cycle matches each object again (and creates those it cannot find); "
+            "'job restart' keeps them. Add --yes to reset")
+    state = EngineState(open_database(database))
+    state.reset(_known(state, name).id)
+    click.echo(f"{name}: reset; links, escrow and the recorded target forgotten; "
+               "the next cycle is an initial one")
 
 
 @job.command("rename")

@@ -57,8 +57,8 @@ async def claim_job(state: EngineState, job: JobConfig, target: ScimTarget, *,
             f"job {job.name!r} provisions {found.target_url}, but this job file points at "
             f"{job.target.url}; its links, escrow and log belong to the first target. Give "
             f"this job its own [job] name (a new job starts with no state), or, if the "
-            f"target really moved, 'scimhub job restart {job.name}' to forget what the job "
-            f"knows and re-match every object")
+            f"target really moved, 'scimhub job reset {job.name} --yes' to forget what the "
+            f"job knows and re-match every object")
     if found.token_digest == digest:
         return found.id
     linked = state.linked(found.id, PROBES)
@@ -72,7 +72,7 @@ async def claim_job(state: EngineState, job: JobConfig, target: ScimTarget, *,
                 f"{job.target.url}, and none of the objects it provisioned there is visible "
                 f"with it: the token belongs to another tenant. Give this job its own [job] "
                 f"name, or, if the job's objects were deleted from the target, 'scimhub job "
-                f"restart {job.name}' to forget them")
+                f"reset {job.name} --yes' to forget them")
     if record:
         state.record_target(found.id, job.target.url, digest)
     return found.id

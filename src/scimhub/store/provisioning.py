@@ -315,19 +315,36 @@ class EngineState:
                 jobs.append(TenantJob(str(row[0]), str(row[1]), _cycle(row[2:])))
         return jobs
 
-    def forget(self, job_id: str) -> None:
-        """Restart: the next cycle is initial and re-matches every object.
+    def restart(self, job_id: str) -> None:
+        """Entra's Restart provisioning (docs/entra.md §2.13): the watermark is cleared (the
+        next cycle is initial and re-evaluates every object), the escrow too (failed objects
+        are retried by that cycle, not after their back-off), and the job leaves quarantine
+        and runs again if stopped. The links stay: the initial cycle updates the objects it
+        knows without matching them again, and creates nothing twice. So do the memberships
+        sent, the recorded target, the cycles and the log.
+        """
+        with self.db.write() as tx:
+            tx.execute(update(prov_objects).where(prov_objects.c.job_id == job_id)
+                       .values(attempts=0, retry_after=None))
+            tx.execute(update(prov_jobs).where(prov_jobs.c.id == job_id)
+                       .values(restarted=now(), updated=now(), state="enabled",
+                               quarantine_reason=None, quarantined_since=None))
 
-        Links, escrow, memberships sent and the recorded target are forgotten (the next run
-        records its own); the id, the name, the cycles and the log stay: they are history,
-        and the console attributes log entries to tenants through their cycle.
+    def reset(self, job_id: str) -> None:
+        """The destructive restart (Entra's Graph ``restart`` with ``resetScope: Full``,
+        docs/entra.md §2.13): everything a restart clears, and also the links, the escrow,
+        the memberships sent and the recorded target, so the next cycle matches every object
+        by its matching attributes again and may run against another target. The id, the
+        name, the cycles and the log stay: they are history, and the console attributes log
+        entries to tenants through their cycle.
         """
         with self.db.write() as tx:
             for table in (prov_objects, prov_members):
                 tx.execute(delete(table).where(table.c.job_id == job_id))
             tx.execute(update(prov_jobs).where(prov_jobs.c.id == job_id)
                        .values(restarted=now(), updated=now(), target_url=None,
-                               token_digest=None))
+                               token_digest=None, state="enabled", quarantine_reason=None,
+                               quarantined_since=None))
 
     # -- job state ----------------------------------------------------------
 
