@@ -1,4 +1,4 @@
-"""Restart keeps the links; reset forgets them (issue 11, docs/entra.md §2.13), against a real
+"""Restart keeps the links; reset forgets them (issue 11, docs/entra.md §2.1.1), against a real
 ``scimhub serve``.
 
 Entra's Restart provisioning clears the watermark and the escrow and lifts quarantine, but

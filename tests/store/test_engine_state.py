@@ -115,7 +115,7 @@ def test_reset_forgets_links_and_target_but_keeps_history(state: EngineState) ->
 
 def test_restart_keeps_links_and_clears_watermark_escrow_and_quarantine(
         state: EngineState) -> None:
-    """Entra's Restart provisioning (docs/entra.md §2.13): the next cycle is initial, failed
+    """Entra's Restart provisioning (docs/entra.md §2.1.1): the next cycle is initial, failed
     objects are due at once, quarantine is lifted; links, memberships and target stay."""
     job = state.ensure_job("hr", URL, "a" * 64)
     cycle = state.start_cycle(job.id, "incremental", "f", URL, "a" * 64)

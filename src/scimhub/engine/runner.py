@@ -41,7 +41,7 @@ async def run_once(job: JobConfig, db: Database, *, dry_run: bool = False,
 
     The job file is first matched to its job row (``claim_job``: a file whose target is
     not the stored job's is refused before anything is read or written). Then, as Entra
-    does when any activity starts (docs/entra.md §1.2, §2.7), the credentials are proved
+    does when any activity starts (docs/entra.md §1.2, §2.7.1), the credentials are proved
     by one cheap authenticated request, the random-GUID user probe: an incremental cycle
     with nothing to change sends nothing to /Users or /Groups (and the schema discovery
     that follows may be served without credentials), so without the probe it would end

@@ -316,7 +316,7 @@ class EngineState:
         return jobs
 
     def restart(self, job_id: str) -> None:
-        """Entra's Restart provisioning (docs/entra.md §2.13): the watermark is cleared (the
+        """Entra's Restart provisioning (docs/entra.md §2.1.1): the watermark is cleared (the
         next cycle is initial and re-evaluates every object), the escrow too (failed objects
         are retried by that cycle, not after their back-off), and the job leaves quarantine
         and runs again if stopped. The links stay: the initial cycle updates the objects it
@@ -332,7 +332,7 @@ class EngineState:
 
     def reset(self, job_id: str) -> None:
         """The destructive restart (Entra's Graph ``restart`` with ``resetScope: Full``,
-        docs/entra.md §2.13): everything a restart clears, and also the links, the escrow,
+        docs/entra.md §2.1.1): everything a restart clears, and also the links, the escrow,
         the memberships sent and the recorded target, so the next cycle matches every object
         by its matching attributes again and may run against another target. The id, the
         name, the cycles and the log stay: they are history, and the console attributes log
