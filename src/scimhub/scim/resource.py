@@ -16,6 +16,11 @@ from scimhub.scim.errors import InvalidSyntax, InvalidValue
 from scimhub.scim.limits import DEFAULT_LIMITS, check_values
 from scimhub.scim.schema import Attribute, ResourceType, common_attribute
 
+#: Numbers (extension attributes of type integer or decimal) stay within a signed 64-bit
+#: magnitude: SQLite's JSON functions read larger integers as inexact reals, and PostgreSQL
+#: hands back an integral JSONB number such as 1e300 as a 301-digit integer, which no JSON
+#: encoder of ours writes. Within it, both databases compare and return values alike.
+NUMBER_BOUND = 2**63
 _TRUE = {"true"}
 _FALSE = {"false"}
 
@@ -152,11 +157,12 @@ def coerce_simple(attr: Attribute, value: Any) -> Any:
             return value
         if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
             return value.lower() in _TRUE
-    elif kind == "integer":
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif kind == "decimal":
-        if isinstance(value, int | float) and not isinstance(value, bool):
+    elif kind in ("integer", "decimal"):
+        allowed = int if kind == "integer" else int | float
+        if isinstance(value, allowed) and not isinstance(value, bool):
+            if not -NUMBER_BOUND <= value < NUMBER_BOUND:
+                raise InvalidValue(f"'{attr.name}' must lie between -2^63 and 2^63 "
+                                   f"(a signed 64-bit range), not {value!r}")
             return value
     elif kind == "dateTime":
         if isinstance(value, str):
