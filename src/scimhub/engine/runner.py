@@ -21,7 +21,7 @@ from scimhub.engine.errors import JobStopped as JobStopped
 from scimhub.engine.errors import LeaseLost as LeaseLost
 from scimhub.engine.identity import claim_job
 from scimhub.engine.notify import failure_digest, quarantine_message
-from scimhub.engine.sources.file import load_file
+from scimhub.engine.sources import read_directory
 from scimhub.engine.target.client import ScimTarget
 from scimhub.engine.target.schema import bind_job
 from scimhub.store.database import Database
@@ -54,7 +54,7 @@ async def run_once(job: JobConfig, db: Database, *, dry_run: bool = False,
     stored = state.job(job.name)
     if stored is not None and stored.state.state == "stopped" and not dry_run:
         raise JobStopped(f"{job.name} is stopped; 'scimhub job start {job.name}' resumes it")
-    directory = load_file(job.source.path)
+    directory = await read_directory(job.source)
     async with ScimTarget(job.target.url, job.target.token,
                           concurrency=job.target.concurrency,
                           timeout=job.target.timeout) as target:

@@ -1,0 +1,43 @@
+"""Where the engine reads its directory: the Source contract (base.py) and the sources.
+
+``open_source(config)`` gives the source a job's ``[source]`` table names, by its ``type``.
+Adding a source is one new module implementing ``sources.base.Source`` and one entry in
+``SOURCES``; the job loader (engine/config.py) decides which types a job file may name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from scimhub.engine.config import SourceConfig
+from scimhub.engine.errors import SourceError
+from scimhub.engine.sources.base import Snapshot, Source, SourceKind, Watermark
+from scimhub.engine.sources.directory import Directory
+from scimhub.engine.sources.file import FileSource
+
+#: Each source type, and how to open one from its configuration.
+SOURCES: dict[str, Callable[[SourceConfig], Source]] = {
+    "file": lambda config: FileSource(config.path),
+}
+
+
+def open_source(config: SourceConfig) -> Source:
+    """The source of ``config.type``: ``SourceError`` for a type no module implements."""
+    factory = SOURCES.get(config.type)
+    if factory is None:
+        raise SourceError(f"source type {config.type!r} is not supported (yet): use one of "
+                          f"{', '.join(sorted(SOURCES))}")
+    return factory(config)
+
+
+async def read_directory(config: SourceConfig) -> Directory:
+    """The whole directory (a complete snapshot) of the source ``config`` names: what a cycle
+    and a provision on demand work from."""
+    snapshot = await open_source(config).read(None)
+    if not snapshot.complete:  # the contract: since=None answers everything
+        raise SourceError(f"{config.type} source answered a delta when asked for everything")
+    return snapshot.directory
+
+
+__all__ = ["SOURCES", "Directory", "FileSource", "Snapshot", "Source", "SourceError",
+           "SourceKind", "Watermark", "open_source", "read_directory"]

@@ -1,0 +1,67 @@
+"""The Source contract: what a directory gives the engine, and what it can say about changes.
+
+Entra's cycle starts by importing the source (docs/entra.md §2.1): an initial cycle reads every
+user and group, an incremental one asks for what changed since a watermark. A source is
+anything that can answer that question, so that the next one (LDAP, another SCIM service) is
+one new file implementing ``Source`` and one line in the registry of
+``scimhub.engine.sources`` (``open_source``).
+
+What a source yields is a ``Directory`` (sources/directory.py): users and groups as mappings
+keyed by their objectId, with Entra's source attribute names; a group's ``members`` is a list
+of objectIds; ``assigned: true`` marks an object assigned to the application (the scope of
+"sync assigned"). A ``Snapshot`` is either complete (every object of the directory: an object
+absent from it was removed) or a delta (only the objects changed since the watermark; those
+removed are named in ``removed``), and carries the watermark to ask from next time.
+
+The contract for ``read(since)``: with ``since=None`` the snapshot must be complete. With a
+watermark a source may answer a delta, or a complete snapshot when it cannot tell what changed
+(the file source always does). The engine passes None today: every cycle reads the whole
+directory and finds what changed by the hash of each object it stored, so a complete snapshot
+is all a source has to give.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, runtime_checkable
+
+from scimhub.engine.sources.directory import Directory
+
+#: What a source gives to ask for the changes after a snapshot: opaque to the engine (a
+#: delta link, a USN, a file's modification stamp...), stored and handed back as is.
+Watermark = str
+#: The kind of a source object, as ``Snapshot.removed`` names them.
+SourceKind = Literal["user", "group"]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What one ``Source.read`` found."""
+
+    directory: Directory
+    #: The watermark to pass to the next ``read`` (None: the source cannot give one).
+    watermark: Watermark | None = None
+    #: True: ``directory`` holds every object, and one missing from it was removed. False: a
+    #: delta, holding only the objects changed since the watermark it was asked for.
+    complete: bool = True
+    #: In a delta, the objects removed since the watermark (a complete snapshot has none:
+    #: what it does not hold was removed).
+    removed: frozenset[tuple[SourceKind, str]] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        if self.complete and self.removed:
+            raise ValueError("a complete snapshot names no removed objects: they are absent")
+
+
+@runtime_checkable
+class Source(Protocol):
+    """A directory the engine provisions from; ``scimhub.engine.sources.open_source`` gives the
+    one a job's ``[source]`` names."""
+
+    #: What the messages call it (a file's path, a server's URL): never a secret.
+    description: str
+
+    async def read(self, since: Watermark | None = None) -> Snapshot:
+        """Everything (``since=None``: a complete snapshot), or what changed since ``since``.
+        Raises ``SourceError`` naming the object at fault when the data cannot be used."""
+        ...
