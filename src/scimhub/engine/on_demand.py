@@ -17,8 +17,8 @@ from scimhub.engine.cycle.plan import Scope
 from scimhub.engine.cycle.provision import hide, redacted_sources
 from scimhub.engine.errors import SchemaMismatch, TargetError
 from scimhub.engine.identity import claim_job
+from scimhub.engine.sources import read_directory
 from scimhub.engine.sources.directory import Directory
-from scimhub.engine.sources.file import load_file
 from scimhub.engine.target.client import ScimTarget
 from scimhub.engine.target.schema import bind_job
 from scimhub.security import token_digest
@@ -44,7 +44,7 @@ class OnDemandReport:
 
 async def provision_user(job: JobConfig, db: Database, object_id: str) -> OnDemandReport:
     report = OnDemandReport(object_id)
-    directory = load_file(job.source.path)
+    directory = await read_directory(job.source)
     state = EngineState(db)
     async with ScimTarget(job.target.url, job.target.token,
                           concurrency=job.target.concurrency, timeout=job.target.timeout) as target:
