@@ -3,6 +3,8 @@ sync`` (and any caller of the engine) catches one type, and the old import paths
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from scimhub.engine import errors
@@ -13,6 +15,9 @@ from scimhub.engine.identity import JobTargetChanged
 from scimhub.engine.mapping import MappingError
 from scimhub.engine.runner import JobBusy, JobStopped, LeaseLost
 from scimhub.engine.sources.directory import SourceError
+from tests.e2e.server import ServerProcess
+from tests.engine.test_engine_e2e import ENTERPRISE, Job, target  # noqa: F401
+from tests.engine.test_job_control import sync
 
 OLD_HOMES: list[type[Exception]] = [
     ConfigError, MappingError, ExpressionError, EvaluationError, JobStopped, JobBusy, LeaseLost,
@@ -43,3 +48,22 @@ def test_target_errors_are_under_the_root() -> None:
 def test_a_bad_expression_is_caught_as_an_engine_error() -> None:
     with pytest.raises(errors.EngineError, match="position"):
         parse_expression('Join(",", [a]')
+
+
+def test_sync_reports_any_engine_error_in_one_line(
+        target: ServerProcess, tmp_path: Path) -> None:  # noqa: F811
+    """``scimhub sync`` catches ``EngineError``, not a hand-written list: a failure outside the
+    old list (here the target's schema lacking a mapped attribute, found after the job file
+    loaded) is one line naming the job, exit 1, no traceback."""
+    job = Job(target, tmp_path)
+    config = tmp_path / "job.toml"
+    config.write_text(config.read_text() + f'''
+[[mappings.users]]
+target = "{ENTERPRISE}:costCentre"
+source = "department"
+''')
+    failed = sync(job)
+    assert failed.returncode == 1, failed.stdout
+    assert "Traceback" not in failed.stderr, failed.stderr
+    assert failed.stderr.startswith("Error: acunetix-360: "), failed.stderr
+    assert "costCentre" in failed.stderr
