@@ -49,8 +49,10 @@ class Notifications:
 def quarantine_message(job: str, reason: str) -> tuple[str, str]:
     return (f"[scimhub] {job} is in quarantine",
             f"The provisioning job {job} was quarantined:\n\n  {reason}\n\n"
-            "It now runs once a day and leaves quarantine by itself after a cycle that "
-            "succeeds. `scimhub job status` shows its state; `scimhub logs --job "
+            "It now runs once a day and leaves quarantine by itself after a cycle whose "
+            "credentials the target accepts and whose failures stay under the thresholds "
+            "(or at once with `scimhub job restart`). `scimhub job status` shows its state; "
+            "`scimhub logs --job "
             f"{job} --status failure` lists what failed.\n")
 
 

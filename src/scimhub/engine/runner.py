@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import smtplib
 import socket
@@ -28,6 +29,7 @@ from scimhub.store.database import Database
 from scimhub.store.provisioning import EngineState, LogEntry
 
 Progress = Callable[[str, int, int], None]
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 #: This process, as a lease owner.
@@ -104,8 +106,16 @@ async def _prove_credentials(target: ScimTarget) -> None:
     """Entra's start-of-activity probe (docs/entra.md §1.2): ``GET /Users?filter=userName eq
     "<random GUID>"`` must answer 200 with an empty list. 401/403 (and a 404 for the empty
     filter) raise ``Unreachable``, which quarantines the job; a target that cannot be
-    reached raises after the retries, failing the cycle without touching the quarantine."""
-    await target.probe(("Users",))
+    reached raises after the retries, failing the cycle without touching the quarantine.
+
+    The random GUID is taken out of the error's detail: the detail becomes the quarantine
+    reason, and one e-mail goes out per reason, not one per cycle."""
+    try:
+        await target.probe(("Users",))
+    except Unreachable as exc:
+        exc.detail = _GUID.sub("<random GUID>", exc.detail)
+        exc.args = (f"{exc.code}: {exc.detail}",)
+        raise
 
 
 def _quarantine(job: JobConfig, job_id: str, state: EngineState, reason: str, *,
