@@ -85,5 +85,6 @@ def test_a_cycle_with_failures_sends_one_digest(target: ServerProcess, tmp_path:
     assert summary["failures"] >= 2
     assert len(mailbox.messages) == 1, "one digest, not one message per failure"
     body = mailbox.messages[0].get_payload()
-    assert "mail-ada@contoso.example: NotFound" in body
-    assert "mail-donald@contoso.example: NotFound" in body
+    # Issue 11: a linked user deleted out of band is Entra's InvalidAnchor (docs/entra.md §2.10).
+    assert "mail-ada@contoso.example: InvalidAnchor" in body
+    assert "mail-donald@contoso.example: InvalidAnchor" in body
