@@ -16,6 +16,8 @@ import pytest
 from scimhub.scim.errors import InvalidValue
 from scimhub.scim.extensions import (
     BUILTIN,
+    MAX_ATTRIBUTES,
+    MAX_EXTENSIONS,
     Extension,
     ExtensionError,
     check_compatible,
@@ -131,6 +133,20 @@ def test_a_urn_is_registered_once_and_never_overlaps_another() -> None:
     with pytest.raises(ExtensionError, match="overlap"):
         check_compatible(longer, [first])
     check_compatible(Extension(parse_extension({**DOCUMENT, "id": GROUP_URN}), "Group"), [first])
+
+
+def test_the_number_and_size_of_extensions_are_bounded() -> None:
+    many = [Extension(parse_extension({**DOCUMENT, "id": f"urn:example:ext{i}"}), "User")
+            for i in range(MAX_EXTENSIONS)]
+    check_compatible(Extension(parse_extension(DOCUMENT), "User"), many[:-1])
+    with pytest.raises(ExtensionError, match=f"at most {MAX_EXTENSIONS} extensions"):
+        check_compatible(Extension(parse_extension(DOCUMENT), "User"), many)
+    wide = [{"name": f"a{i}"} for i in range(MAX_ATTRIBUTES + 1)]
+    with pytest.raises(ExtensionError, match=f"at most {MAX_ATTRIBUTES}"):
+        parse_extension({"id": URN, "attributes": wide})
+    with pytest.raises(ExtensionError, match=f"at most {MAX_ATTRIBUTES} sub-attributes"):
+        parse_extension({"id": URN, "attributes": [
+            {"name": "c", "type": "complex", "subAttributes": wide}]})
 
 
 def test_values_are_normalised_and_type_checked() -> None:

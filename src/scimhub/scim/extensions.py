@@ -61,6 +61,8 @@ _ATTRIBUTE_KEYS: Final = frozenset({
 })
 #: Bounds that keep one tenant's schema small enough to resolve names in quickly.
 MAX_ATTRIBUTES: Final = 200
+#: Extensions per tenant: every name a request resolves is looked for in each of them.
+MAX_EXTENSIONS: Final = 50
 MAX_URN_LENGTH: Final = 300
 
 
@@ -172,6 +174,8 @@ def _attribute(raw: object, where: str, top: bool) -> Attribute:
     if kind == "complex":
         if not isinstance(raw_subs, list) or not raw_subs:
             raise ExtensionError(f"{where}: a complex attribute needs 'subAttributes'")
+        if len(raw_subs) > MAX_ATTRIBUTES:
+            raise ExtensionError(f"{where}: at most {MAX_ATTRIBUTES} sub-attributes")
         subs = tuple(_attribute(s, f"{where}.subAttributes[{i}]", top=False)
                      for i, s in enumerate(raw_subs))
         _unique_names(subs, f"{where}.subAttributes")
@@ -234,6 +238,9 @@ def check_compatible(new: Extension, existing: Iterable[Extension]) -> None:
     """Refuse a URN another registration already uses, or one that would make paths
     ambiguous: ``urn:a:b:c:attr`` must not also read as attribute ``c:attr`` of ``urn:a:b``."""
     lowered = new.schema.id.lower()
+    existing = list(existing)
+    if len(existing) >= MAX_EXTENSIONS:
+        raise ExtensionError(f"A tenant may register at most {MAX_EXTENSIONS} extensions")
     for other in existing:
         theirs = other.schema.id.lower()
         if theirs == lowered:
