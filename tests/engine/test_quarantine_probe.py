@@ -65,6 +65,19 @@ def test_a_revoked_token_is_noticed_by_a_cycle_with_nothing_to_change(
     assert [e["error_code"] for e in logged] == ["EncounteredQuarantineException"]
 
 
+def test_a_dry_run_reports_a_rejected_token_and_quarantines_nothing(
+        target: ServerProcess, tmp_path: Path) -> None:
+    """The dry run proves the credentials too (it would otherwise plan "nothing to do" with a
+    revoked token), but writes nothing: the job is not quarantined by it."""
+    job = Job(target, tmp_path)
+    assert sync(job).returncode == 0
+    revoke(target)
+    dry = engine(job, "sync", "--config", str(job.workdir / "job.toml"), "--once", "--dry-run")
+    assert dry.returncode == 1 and "Unauthorized" in dry.stderr, (dry.stdout, dry.stderr)
+    assert "quarantined" not in dry.stderr
+    assert status(job)["quarantine_reason"] is None
+
+
 def test_a_good_cycle_with_nothing_to_change_releases_the_quarantine(
         target: ServerProcess, tmp_path: Path) -> None:
     """The probe succeeds with the (new) good token: the cycle proved the credentials and

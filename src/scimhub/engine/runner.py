@@ -87,11 +87,13 @@ async def run_once(job: JobConfig, db: Database, *, dry_run: bool = False,
                                   progress=progress, stop=stop, heartbeat=heartbeat,
                                   job_id=job_id).run()
         except Unreachable as exc:
-            _quarantine(job, job_id, state,
-                        f"EncounteredQuarantineException: {exc.code}: {exc.detail}")
+            if not dry_run:  # a dry run writes nothing, the job's state included
+                _quarantine(job, job_id, state,
+                            f"EncounteredQuarantineException: {exc.code}: {exc.detail}")
             raise
         except DeletionThresholdExceeded as exc:
-            _quarantine(job, job_id, state, f"DeletionThresholdExceeded: {exc}")
+            if not dry_run:
+                _quarantine(job, job_id, state, f"DeletionThresholdExceeded: {exc}")
             raise
         finally:
             if not dry_run:
