@@ -4,7 +4,8 @@ Why: each layer can then be read, tested and replaced on its own. The SCIM proto
 (``scim``) is pure; storage (``store``) knows nothing of HTTP or the engine; the SCIM
 server (``server``) knows nothing of the console that is served beside it; the console
 uses the server only through its public API (``scimhub.server``'s ``__all__``); the
-engine is a SCIM client and knows nothing of the server or the console. Modules above
+engine is a SCIM client and knows nothing of the server or the console, and what uses it
+imports only its public API (``scimhub.engine``'s ``__all__``). Modules above
 them all (``scimhub.web``, ``scimhub.cli``, ``scimhub.demo``) compose them.
 
 And the database does not leak out of ``store``: no other package runs SQL or imports a
@@ -40,6 +41,9 @@ FORBIDDEN: dict[str, frozenset[str]] = {
 
 #: The server's public API: the only server modules the console may import.
 SERVER_PUBLIC = frozenset({"scimhub.server"})
+
+#: The engine's public API: the only engine module the layers above may import.
+ENGINE_PUBLIC = frozenset({"scimhub.engine"})
 
 #: Database libraries: imported by ``store`` alone.
 DATABASE_LIBRARIES = frozenset({"sqlalchemy", "alembic", "psycopg", "psycopg2", "sqlite3"})
@@ -103,6 +107,9 @@ def violations(root: Path) -> list[str]:
         elif source == "console" and target == "server" and imp.target not in SERVER_PUBLIC:
             found.append(f"{imp}: the console uses only the server's public API "
                          f"({', '.join(sorted(SERVER_PUBLIC))})")
+        elif target == "engine" and source != "engine" and imp.target not in ENGINE_PUBLIC:
+            found.append(f"{imp}: outside the engine, only its public API "
+                         f"({', '.join(sorted(ENGINE_PUBLIC))}) is imported")
     return found
 
 
@@ -177,6 +184,11 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
      "the console uses only the server's public API"),
     ({"scimhub/engine/a.py": "from scimhub.server import AppContext\n"},
      "engine must not depend on server"),
+    ({"scimhub/cli/a.py": "from scimhub.engine.cycle.cycle import Cycle\n"},
+     "only its public API"),
+    ({"scimhub/console/a.py": "from scimhub.engine import runner\n",
+      "scimhub/engine/runner.py": ""},
+     "only its public API"),
 ])
 def test_each_rule_catches_a_violation(tmp_path: Path, files: dict[str, str],
                                        expected: str) -> None:
@@ -192,6 +204,8 @@ def test_allowed_imports_pass(tmp_path: Path) -> None:
                           "from scimhub.server.app import create_app\n",
         "scimhub/server/a.py": "from . import b\nfrom scimhub.store import x\n",
         "scimhub/server/b.py": "",
+        "scimhub/cli/a.py": "from scimhub.engine import run_once\n",
+        "scimhub/engine/a.py": "from scimhub.engine.cycle import plan\n",
     })
     assert violations(root) == []
 

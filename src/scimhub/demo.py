@@ -14,10 +14,7 @@ from pathlib import Path
 import click
 import httpx
 
-from scimhub.engine.config import load_jobs
-from scimhub.engine.cycle.cycle import CycleSummary
-from scimhub.engine.runner import run_once
-from scimhub.engine.sample import next_day, sample_directory
+from scimhub.engine import CycleSummary, load_jobs, next_day, run_once, sample_directory
 from scimhub.security import random_password
 from scimhub.store.database import Database
 from scimhub.store.migrate import migrate

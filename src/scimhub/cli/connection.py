@@ -11,7 +11,7 @@ import click
 from click.core import ParameterSource
 
 from scimhub.cli.options import load_job_file
-from scimhub.engine.target.connection import ConnectionReport, Step, test_connection
+from scimhub.engine import ConnectionReport, Step, test_connection
 
 OK, FAILED, BAD_ARGUMENTS = 0, 1, 2
 

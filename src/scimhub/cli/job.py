@@ -12,8 +12,7 @@ from typing import Any
 import click
 
 from scimhub.cli.options import database_option, load_job_file, open_database
-from scimhub.engine.errors import TargetError
-from scimhub.engine.target.schema import listing, listing_lines, read_schema
+from scimhub.engine import TargetError, listing, listing_lines, read_schema
 from scimhub.store.provisioning import EngineState, JobExists, JobRecord, JobState, NoSuchJob
 
 

@@ -8,7 +8,7 @@ import sys
 import click
 
 from scimhub.cli.options import database_option, open_database
-from scimhub.engine.log_export import write_csv
+from scimhub.engine import write_csv
 from scimhub.store.provisioning import EngineState
 
 

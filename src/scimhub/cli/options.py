@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from scimhub.engine.config import ConfigError, JobConfig, load_jobs
+from scimhub.engine import ConfigError, JobConfig, load_jobs
 from scimhub.security import TokenVault
 from scimhub.store.database import Database, database_url
 from scimhub.store.migrate import migrate

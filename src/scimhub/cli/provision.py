@@ -10,9 +10,7 @@ from pathlib import Path
 import click
 
 from scimhub.cli.options import database_option, load_job_file, open_database
-from scimhub.engine.identity import JobTargetChanged
-from scimhub.engine.on_demand import provision_user
-from scimhub.engine.sources.directory import SourceError
+from scimhub.engine import JobTargetChanged, SourceError, provision_user
 
 
 @click.command()

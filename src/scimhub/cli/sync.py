@@ -10,9 +10,15 @@ from pathlib import Path
 import click
 
 from scimhub.cli.options import database_option, load_job_file, open_database
-from scimhub.engine.cycle.cycle import CycleSummary
-from scimhub.engine.errors import EngineError, SourceError, TargetError
-from scimhub.engine.runner import run_forever, run_once, terminal_progress
+from scimhub.engine import (
+    CycleSummary,
+    EngineError,
+    SourceError,
+    TargetError,
+    run_forever,
+    run_once,
+    terminal_progress,
+)
 from scimhub.store.provisioning import EngineState
 
 

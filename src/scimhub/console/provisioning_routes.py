@@ -12,7 +12,7 @@ from starlette.routing import Route
 from scimhub.console.context import Console
 from scimhub.console.provisioning import EngineJobs, LogEntry
 from scimhub.console.sessions import Session, signed_in
-from scimhub.engine.log_export import write_csv
+from scimhub.engine import write_csv
 
 
 def _log(console: Console, session: Session, request: Request) -> list[LogEntry]:
