@@ -349,3 +349,28 @@ def test_a_target_object_linked_to_one_source_object_is_never_linked_to_another(
     assert failure["status"] == "failure"
     assert failure["error_code"] == "DuplicateSourceEntries"
     assert "linked to source object l1" in failure["detail"]
+
+
+class EchoesValues(PermissiveTarget):
+    """A target whose 400 quotes what it was sent, as many SaaS error messages do."""
+
+    async def _create(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        return _error(400, f"invalid nickName {body.get('nickName')!r} for "
+                           f"{body.get('userName')!r}", "invalidValue")
+
+
+def test_a_target_error_quoting_a_redacted_value_is_logged_redacted(tmp_path: Path) -> None:
+    """The value sent through ``Redact()`` is hidden in the failure the target answered with,
+    in the log and in the failure's steps; the other values stay readable."""
+    with EchoesValues(free_port()) as echoing:
+        job = Engine(echoing.scim_url, echoing.token, tmp_path, mappings=ACTIVE + '''
+[[mappings.users]]
+target = "nickName"
+expression = 'Redact([mailNickname])'
+''')
+        job.write([person("e1", "echo1@contoso.example", mailNickname="secretnick-echo")])
+        assert job.sync()["failures"] == 1
+        [failure] = [e for e in job.logs() if e["status"] == "failure"]
+        assert "secretnick" not in json.dumps(failure)
+        assert "[Redact]" in failure["detail"] and "echo1@contoso.example" in failure["detail"]

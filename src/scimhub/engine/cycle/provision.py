@@ -8,8 +8,10 @@ whose write failed in escrow, retried on a growing schedule (docs/entra.md §2.7
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any, Literal, TypeVar
 
@@ -34,6 +36,25 @@ from scimhub.store.provisioning import (
 
 T = TypeVar("T")
 REDACTED = "[Redact]"
+
+#: The real values of the redacted attributes the object in hand is being sent, so that a
+#: target's error text quoting one (``invalid value 'x' for nickName``) is logged as
+#: ``[Redact]`` too. Per task: the cycle works on several objects at once, one per task.
+_SECRETS: ContextVar[set[str] | None] = ContextVar("redacted_values", default=None)
+
+
+def _secret_strings(value: Any) -> list[str]:
+    values = value if isinstance(value, list | tuple) else [value]
+    return [str(v) for v in values if v is not None and str(v) != ""]
+
+
+def scrub(text: str | None, secrets: set[str]) -> str | None:
+    """``text`` with every redacted value in it replaced, longest first."""
+    if not text:
+        return text
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text
 Endpoint = Literal["Users", "Groups"]
 
 
@@ -146,6 +167,11 @@ class Provisioner:
     # -- the log ------------------------------------------------------------
 
     def record(self, entry: LogEntry) -> None:
+        if secrets := _SECRETS.get():
+            entry = dataclasses.replace(
+                entry, detail=scrub(entry.detail, secrets),
+                steps=tuple({**s, "reason": scrub(s["reason"], secrets) or ""}
+                            for s in entry.steps))
         self.log.append(entry)
         self.summary.counts[entry.action if entry.status == "success" else entry.status] += 1
         if entry.status == "failure":
@@ -161,7 +187,11 @@ class Provisioner:
 
     def shown(self, attribute: str, value: Any) -> Any:
         """A value as the log, dry run and on-demand output may show it."""
-        return REDACTED if value is not None and attribute.lower() in self.redacted else value
+        if value is None or attribute.lower() not in self.redacted:
+            return value
+        if (secrets := _SECRETS.get()) is not None:
+            secrets.update(_secret_strings(value))
+        return REDACTED
 
     def change(self, attribute: str, old: Any, new: Any) -> dict[str, Any]:
         return {"attribute": attribute, "old": self.shown(attribute, old),
@@ -278,6 +308,7 @@ class Provisioner:
         """Run ``action``; a refused write is the object's failure (False), not the cycle's.
         Rejected credentials still end the cycle: every other write would fail too."""
         start = time.perf_counter()
+        token = _SECRETS.set(set()) if self.redacted else None
         try:
             await action()
         except CredentialsRejected:
@@ -285,4 +316,7 @@ class Provisioner:
         except (TargetError, EvaluationError) as exc:
             self.failure(kind, sid, target_id, identity, exc, start, steps)
             return False
+        finally:
+            if token is not None:
+                _SECRETS.reset(token)
         return True
