@@ -6,15 +6,13 @@ discovery, scim2-tester) decide what to send from them.
 
 from __future__ import annotations
 
-from typing import Any
-
 from scimhub.scim.extensions import BUILTIN, TenantSchemas
 from scimhub.scim.limits import Limits
 from scimhub.scim.schema import Schema
-from scimhub.scim.types import SCHEMA, SERVICE_PROVIDER_CONFIG
+from scimhub.scim.types import SCHEMA, SERVICE_PROVIDER_CONFIG, Document
 
 
-def service_provider_config(base_url: str, limits: Limits) -> dict[str, Any]:
+def service_provider_config(base_url: str, limits: Limits) -> Document:
     """RFC 7643 §5, advertising the limits it has fields for (``filter.maxResults``,
     ``pagination.maxPageSize``). The others (values per attribute, PATCH operations and
     work, filter size, body size) are documented in the README and named in the error
@@ -51,7 +49,7 @@ def service_provider_config(base_url: str, limits: Limits) -> dict[str, Any]:
     }
 
 
-def schema_document(schema: Schema, base_url: str) -> dict[str, Any]:
+def schema_document(schema: Schema, base_url: str) -> Document:
     return {
         "schemas": [SCHEMA],
         "id": schema.id,
@@ -62,12 +60,12 @@ def schema_document(schema: Schema, base_url: str) -> dict[str, Any]:
     }
 
 
-def schema_documents(base_url: str, tenant: TenantSchemas = BUILTIN) -> list[dict[str, Any]]:
+def schema_documents(base_url: str, tenant: TenantSchemas = BUILTIN) -> list[Document]:
     """The built-in schemas and the tenant's own extensions (``scim/extensions.py``)."""
     return [schema_document(s, base_url) for s in tenant.schemas]
 
 
 def resource_type_documents(base_url: str, tenant: TenantSchemas = BUILTIN
-                            ) -> list[dict[str, Any]]:
+                            ) -> list[Document]:
     """User and Group with the tenant's extensions in ``schemaExtensions``."""
     return [rt.to_document(base_url) for rt in tenant.resource_types]

@@ -7,9 +7,7 @@ HTTP boundary turns it into a response body.
 
 from __future__ import annotations
 
-from typing import Any
-
-from scimhub.scim.types import ERROR
+from scimhub.scim.types import ERROR, ErrorBody
 
 
 class ScimError(Exception):
@@ -20,8 +18,8 @@ class ScimError(Exception):
         super().__init__(detail)
         self.detail = detail
 
-    def to_document(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"schemas": [ERROR], "status": str(self.status)}
+    def to_document(self) -> ErrorBody:
+        body: ErrorBody = {"schemas": [ERROR], "status": str(self.status)}
         if self.scim_type:
             body["scimType"] = self.scim_type
         body["detail"] = self.detail

@@ -39,7 +39,7 @@ from scimhub.scim.schema import (
     Schema,
 )
 from scimhub.scim.schemas import ENTERPRISE_USER_SCHEMA, GROUP, GROUP_SCHEMA, USER, USER_SCHEMA
-from scimhub.scim.types import ENTERPRISE_USER
+from scimhub.scim.types import ENTERPRISE_USER, Document
 
 ExtendedType = Literal["User", "Group"]
 EXTENDED_TYPES: Final[tuple[ExtendedType, ...]] = ("User", "Group")
@@ -272,7 +272,7 @@ def _extend(base: ResourceType, extensions: Sequence[Extension]) -> ResourceType
     )
 
 
-def schema_to_document(schema: Schema) -> dict[str, Any]:
+def schema_to_document(schema: Schema) -> Document:
     """The stored form of a parsed extension (what :func:`parse_extension` reads back)."""
     return {"id": schema.id, "name": schema.name, "description": schema.description,
             "attributes": [a.to_document() for a in schema.attributes]}

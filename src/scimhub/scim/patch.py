@@ -66,7 +66,7 @@ import json
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 from scimhub.scim.errors import (
     InvalidFilter,
@@ -85,9 +85,9 @@ from scimhub.scim.paths import AttrPath, PatchPath
 from scimhub.scim.resolve import resolve
 from scimhub.scim.resource import coerce_simple
 from scimhub.scim.schema import Attribute, ResourceType, Schema
-from scimhub.scim.types import PATCH_OP, Document
+from scimhub.scim.types import PATCH_OP, Complex, Document, PatchOpName
 
-Op = Literal["add", "replace", "remove"]
+Op = PatchOpName
 _OPS: Final[dict[str, Op]] = {"add": "add", "replace": "replace", "remove": "remove"}
 
 
@@ -357,7 +357,7 @@ def _apply_target(doc: Document, op: Op, target: _Target, value: Any, work: _Wor
     _HANDLERS[(kind, op == "remove")](holder, target, op, value)
 
 
-def _holder(doc: Document, container: str | None) -> dict[str, Any]:
+def _holder(doc: Document, container: str | None) -> Document:
     """The object holding the attribute; an extension's object is created on demand
     and dropped again by ``_tidy`` if it stays empty."""
     if container is None:
@@ -371,7 +371,7 @@ def _holder(doc: Document, container: str | None) -> dict[str, Any]:
 # --- whole attribute: "userName", "name", "emails", "manager" ---------------
 
 
-def _set_attr(holder: dict[str, Any], target: _Target, op: Op, value: Any) -> None:
+def _set_attr(holder: Document, target: _Target, op: Op, value: Any) -> None:
     """RFC 7644 §3.5.2.1/§3.5.2.3 on an attribute: set, merge or append."""
     attr = target.attr
     current = holder.get(attr.name)
@@ -386,7 +386,7 @@ def _set_attr(holder: dict[str, Any], target: _Target, op: Op, value: Any) -> No
     _store(holder, attr.name, new)
 
 
-def _remove_attr(holder: dict[str, Any], target: _Target, op: Op, value: Any) -> None:
+def _remove_attr(holder: Document, target: _Target, op: Op, value: Any) -> None:
     """RFC 7644 §3.5.2.2; with a value, Entra's "remove these members" (docs/entra.md §1.4.1)."""
     attr = target.attr
     current = holder.get(attr.name)
@@ -400,7 +400,7 @@ def _remove_attr(holder: dict[str, Any], target: _Target, op: Op, value: Any) ->
 # --- sub-attribute of a single-valued complex attribute: "name.givenName" ---
 
 
-def _set_sub(holder: dict[str, Any], target: _Target, op: Op, value: Any) -> None:
+def _set_sub(holder: Document, target: _Target, op: Op, value: Any) -> None:
     assert target.sub is not None
     parent = holder.get(target.attr.name)
     parent = dict(parent) if isinstance(parent, dict) else {}
@@ -410,14 +410,14 @@ def _set_sub(holder: dict[str, Any], target: _Target, op: Op, value: Any) -> Non
     _store(holder, target.attr.name, parent)
 
 
-def _remove_sub(holder: dict[str, Any], target: _Target, op: Op, value: Any) -> None:
+def _remove_sub(holder: Document, target: _Target, op: Op, value: Any) -> None:
     _set_sub(holder, target, op, None)
 
 
 # --- elements of a multi-valued attribute: 'emails[type eq "work"].value' ---
 
 
-def _set_selected(holder: dict[str, Any], target: _Target, op: Op, value: Any) -> None:
+def _set_selected(holder: Document, target: _Target, op: Op, value: Any) -> None:
     """Set on every matching element; create the element when none matches.
 
     RFC 7644 §3.5.2.3 answers ``noTarget`` when nothing matches; Entra sends
@@ -428,7 +428,7 @@ def _set_selected(holder: dict[str, Any], target: _Target, op: Op, value: Any) -
     """
     attr = target.attr
     if target.sub is not None:
-        patch: dict[str, Any] | None = {target.sub.name: _simple(target.sub, value)}
+        patch: Complex | None = {target.sub.name: _simple(target.sub, value)}
     else:
         patch = _complex(attr, value)
     if patch is None or (target.sub is not None and patch[target.sub.name] is None):
@@ -449,7 +449,7 @@ def _set_selected(holder: dict[str, Any], target: _Target, op: Op, value: Any) -
     _keep(holder, attr, elements)
 
 
-def _remove_selected(holder: dict[str, Any], target: _Target, op: Op, value: Any) -> None:
+def _remove_selected(holder: Document, target: _Target, op: Op, value: Any) -> None:
     """RFC 7644 §3.5.2.2: drop matching elements, or their sub-attribute.
 
     No match is success without change: the state the client asked for holds.
@@ -486,7 +486,7 @@ def _matching(target: _Target, elements: list[Any]) -> list[int]:
 
 def _patched(
     attr: Attribute, element: Any, patch: Mapping[str, Any], whole: bool
-) -> dict[str, Any] | None:
+) -> Complex | None:
     """``element`` with ``patch``'s sub-attributes set (None: unassigned).
 
     ``whole`` replaces the element; immutable sub-attributes must then keep
@@ -508,11 +508,11 @@ def _patched(
     return new
 
 
-def _keep(holder: dict[str, Any], attr: Attribute, elements: list[Any]) -> None:
+def _keep(holder: Document, attr: Attribute, elements: list[Any]) -> None:
     _store(holder, attr.name, [e for e in elements if e is not None])
 
 
-def _element_from_filter(attr: Attribute, f: Filter | None) -> dict[str, Any]:
+def _element_from_filter(attr: Attribute, f: Filter | None) -> Complex:
     """The element ``emails[type eq "work"]`` describes: ``{"type": "work"}``.
 
     Only ``eq`` comparisons joined by ``and`` describe one element; any other
@@ -549,7 +549,7 @@ def _simple(attr: Attribute, value: Any) -> Any:
     return coerce_simple(attr, value)
 
 
-def _complex(attr: Attribute, value: Any) -> dict[str, Any] | None:
+def _complex(attr: Attribute, value: Any) -> Complex | None:
     """Sub-attributes to write (None values: unassign), or None to unassign it all.
 
     Accepts Entra's manager shapes (docs/entra.md §1.4.6): a bare id string, a
@@ -565,7 +565,7 @@ def _complex(attr: Attribute, value: Any) -> dict[str, Any] | None:
             value = {"value": value}
     if not isinstance(value, dict):
         raise InvalidValue(f"'{attr.name}' must be a complex value (a JSON object)")
-    subs: dict[str, Any] = {}
+    subs: Complex = {}
     for name, sub_value in value.items():
         sub = attr.sub(name) if isinstance(name, str) else None
         if sub is None:
@@ -606,7 +606,7 @@ def _merge_multi(attr: Attribute, current: Any, value: Any, replace: bool) -> li
     return result or None
 
 
-def _merge_complex(current: Any, subs: dict[str, Any] | None) -> dict[str, Any] | None:
+def _merge_complex(current: Any, subs: Complex | None) -> Complex | None:
     """Merge sub-attributes (RFC 7644 §3.5.2.3); a new ``value`` is a new referent."""
     if subs is None:
         return None
@@ -672,7 +672,7 @@ def _fix_primary(attr: Attribute, elements: list[Any], touched: Sequence[Any]) -
             element["primary"] = False
 
 
-def _as_dict(value: Any) -> dict[str, Any]:
+def _as_dict(value: Any) -> Complex:
     return value if isinstance(value, dict) else {}
 
 
@@ -680,7 +680,7 @@ def _element_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else []
 
 
-def _store(holder: dict[str, Any], name: str, value: Any) -> None:
+def _store(holder: Document, name: str, value: Any) -> None:
     """Set, or unassign when empty (RFC 7643 §2.5: null, [] and {} are no value)."""
     if value is None or value == [] or value == {}:
         holder.pop(name, None)
@@ -719,7 +719,7 @@ def _tidy(doc: Document, rtype: ResourceType) -> None:
         doc["schemas"] = [rtype.schema.id, *(e.id for e in rtype.extensions if e.id in doc)]
 
 
-_Handler = Callable[[dict[str, Any], _Target, Op, Any], None]
+_Handler = Callable[[Document, _Target, Op, Any], None]
 
 #: (target kind, is remove) → handler.
 _HANDLERS: Final[dict[tuple[str, bool], _Handler]] = {
@@ -814,7 +814,7 @@ def _split_pathless(
     if op.op == "remove" or not isinstance(op.value, dict):
         rest.append(op)
         return
-    others: dict[str, Any] = {}
+    others: Document = {}
     for key, value in op.value.items():
         path = _key_path(key, rtype, None) if isinstance(key, str) else None
         if path is not None and _is_members(path, rtype):

@@ -10,6 +10,7 @@ from scimhub.scim.errors import InvalidValue
 from scimhub.scim.paths import AttrPath
 from scimhub.scim.resolve import resolve
 from scimhub.scim.schema import Attribute, ResourceType, common_attribute
+from scimhub.scim.types import Complex, Resource
 
 #: (extension URN or None for core/common, attribute name, sub-attribute name or None)
 Target = tuple[str | None, str, str | None]
@@ -53,9 +54,9 @@ def make_projection(
     return Projection(include, exclude)
 
 
-def apply_projection(doc: dict[str, Any], rtype: ResourceType, proj: Projection) -> dict[str, Any]:
+def apply_projection(doc: Resource, rtype: ResourceType, proj: Projection) -> Resource:
     """Filter a rendered resource. ``id`` and ``schemas`` are always returned."""
-    out: dict[str, Any] = {}
+    out: Resource = {}
     for key, value in doc.items():
         if key in ("schemas", "id"):
             out[key] = value
@@ -74,12 +75,12 @@ def apply_projection(doc: dict[str, Any], rtype: ResourceType, proj: Projection)
 
 
 def _project_block(
-    block: dict[str, Any], urn: str, lookup: Any, proj: Projection
-) -> dict[str, Any]:
+    block: Complex, urn: str, lookup: Any, proj: Projection
+) -> Complex:
     if (urn, "", None) in proj.exclude:
         return {}
     whole = proj.include is not None and (urn, "", None) in proj.include
-    result: dict[str, Any] = {}
+    result: Complex = {}
     for key, value in block.items():
         if whole:
             result[key] = value

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scimhub.scim.schema import ResourceType
+from scimhub.scim.types import Complex, Resource
 
 
 @dataclass(frozen=True)
@@ -35,9 +36,9 @@ def etag(version: int) -> str:
     return f'W/"{version}"'
 
 
-def render(stored: StoredResource, rtype: ResourceType, base_url: str) -> dict[str, Any]:
+def render(stored: StoredResource, rtype: ResourceType, base_url: str) -> Resource:
     """References are members for a Group, groups for a User; unread ones are left out."""
-    doc: dict[str, Any] = {
+    doc: Resource = {
         "schemas": [rtype.schema.id, *(e.id for e in rtype.extensions if stored.doc.get(e.id))],
         "id": stored.id,
     }
@@ -58,9 +59,9 @@ def render(stored: StoredResource, rtype: ResourceType, base_url: str) -> dict[s
     return doc
 
 
-def reference_item(ref: Reference, base_url: str, key: str) -> dict[str, Any]:
+def reference_item(ref: Reference, base_url: str, key: str) -> Complex:
     endpoint = "/Groups" if ref.type == "Group" else "/Users"
-    item: dict[str, Any] = {"value": ref.id, "$ref": f"{base_url}{endpoint}/{ref.id}"}
+    item: Complex = {"value": ref.id, "$ref": f"{base_url}{endpoint}/{ref.id}"}
     if ref.display is not None:
         item["display"] = ref.display
     item["type"] = ref.type if key == "members" else "direct"

@@ -15,6 +15,7 @@ from typing import Any
 from scimhub.scim.errors import InvalidSyntax, InvalidValue
 from scimhub.scim.limits import DEFAULT_LIMITS, check_values
 from scimhub.scim.schema import Attribute, ResourceType, common_attribute
+from scimhub.scim.types import Complex, Document, Resource
 
 #: Numbers (extension attributes of type integer or decimal) stay within a signed 64-bit
 #: magnitude: SQLite's JSON functions read larger integers as inexact reals, and PostgreSQL
@@ -27,7 +28,7 @@ _FALSE = {"false"}
 
 def normalize_resource(body: object, rtype: ResourceType,
                        max_values: int = DEFAULT_LIMITS.max_values_per_attribute
-                       ) -> dict[str, Any]:
+                       ) -> Resource:
     """Validate a POST/PUT body and return its canonical stored form.
 
     The result holds ``externalId``, core attributes and one object per
@@ -38,7 +39,7 @@ def normalize_resource(body: object, rtype: ResourceType,
     if not isinstance(body, dict):
         raise InvalidSyntax("The request body must be a JSON object")
     _check_schemas(body.get("schemas"), rtype)
-    doc: dict[str, Any] = {}
+    doc: Resource = {}
     for key, value in body.items():
         _put_top_level(doc, key, value, rtype)
     check_values(doc, rtype, max_values)
@@ -55,7 +56,7 @@ def _check_schemas(schemas: object, rtype: ResourceType) -> None:
         raise InvalidValue(f"'schemas' must include {rtype.schema.id}")
 
 
-def _put_top_level(doc: dict[str, Any], key: str, value: Any, rtype: ResourceType) -> None:
+def _put_top_level(doc: Resource, key: str, value: Any, rtype: ResourceType) -> None:
     lowered = key.lower()
     if lowered in ("schemas", "id", "meta"):
         return
@@ -92,7 +93,7 @@ def _put_top_level(doc: dict[str, Any], key: str, value: Any, rtype: ResourceTyp
     _store(doc, attr, value)
 
 
-def _store(target: dict[str, Any], attr: Attribute, value: Any) -> None:
+def _store(target: Document, attr: Attribute, value: Any) -> None:
     if attr.mutability == "readOnly":
         return
     coerced = coerce(attr, value)
@@ -129,12 +130,12 @@ def _coerce_single(attr: Attribute, value: Any) -> Any:
     return coerce_simple(attr, value)
 
 
-def _coerce_complex(attr: Attribute, value: Any) -> dict[str, Any] | None:
+def _coerce_complex(attr: Attribute, value: Any) -> Complex | None:
     if isinstance(value, str) and attr.sub("value") is not None:
         value = {"value": value}  # Entra sends manager as a bare id string
     if not isinstance(value, dict):
         raise InvalidValue(f"'{attr.name}' must be a complex value (a JSON object)")
-    result: dict[str, Any] = {}
+    result: Complex = {}
     for name, sub_value in value.items():
         sub = attr.sub(name)
         if sub is None:

@@ -8,7 +8,9 @@ case-exactness, what is returned) reads it from here, so the schema that
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
+
+from scimhub.scim.types import Document
 
 AttrType = Literal[
     "string", "boolean", "decimal", "integer", "dateTime", "reference", "complex", "binary"
@@ -40,8 +42,8 @@ class Attribute:
                 return attr
         return None
 
-    def to_document(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {
+    def to_document(self) -> Document:
+        doc: Document = {
             "name": self.name,
             "type": self.type,
             "multiValued": self.multi_valued,
@@ -120,7 +122,7 @@ class ResourceType:
                 return schema, name[len(prefix):]
         return None, name
 
-    def to_document(self, base_location: str) -> dict[str, Any]:
+    def to_document(self, base_location: str) -> Document:
         return {
             "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
             "id": self.name,

@@ -2,13 +2,39 @@
 
 from __future__ import annotations
 
-from typing import Any, NewType
+from typing import Any, Literal, NewType, NotRequired, TypedDict
 
 TenantId = NewType("TenantId", str)
 ResourceId = NewType("ResourceId", str)
 
-#: A SCIM resource as JSON: what clients send and what we return.
+# The names below are aliases, not new types: a ``Resource`` is a ``Document`` to mypy. They
+# say what a ``dict[str, Any]`` holds, at no cost at run time, where a TypedDict would force a
+# cast on every JSON body read from the wire.
+
+#: Any SCIM JSON object: a request or response body, a discovery document, a message.
 Document = dict[str, Any]
+#: A User or Group resource as JSON (``schemas``, ``id``, ``meta``, attributes): what clients
+#: send, what the store keeps and what we return.
+Resource = dict[str, Any]
+#: The value of a complex attribute, one element of a multi-valued one, or an extension's
+#: block: sub-attribute name -> value.
+Complex = dict[str, Any]
+#: An ``Error`` message body (RFC 7644 §3.12): ``schemas``, ``status``, ``scimType``, ``detail``.
+ErrorBody = dict[str, Any]
+#: The resource endpoints (RFC 7644 §3.2).
+Endpoint = Literal["Users", "Groups"]
+#: A PATCH operation's ``op``, lower-cased (Entra sends ``"Replace"``: docs/entra.md §1.4).
+PatchOpName = Literal["add", "replace", "remove"]
+
+
+class PatchOperationBody(TypedDict):
+    """One element of a PatchOp message's ``Operations`` as sent (RFC 7644 §3.5.2). A TypedDict
+    because the engine builds these itself; what a client sends is parsed into
+    ``scimhub.scim.patch.PatchOperation`` instead."""
+
+    op: PatchOpName
+    path: NotRequired[str]
+    value: NotRequired[Any]
 
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
