@@ -56,6 +56,12 @@ LogAction = Literal["create", "update", "disable", "enable", "delete", "link", "
 #: The steps of Entra's provisioning log, in the order an object goes through them.
 StepName = Literal["import", "scope", "match", "action"]
 STEP_NAMES: tuple[StepName, ...] = ("import", "scope", "match", "action")
+#: Target attribute (a SCIM path such as ``name.givenName``) -> the value sent for it.
+Sent = dict[str, Any]
+#: A cycle's summary as stored and shown (counts, planned changes; ``engine/cycle/summary.py``).
+CycleSummary = dict[str, Any]
+#: One provisioning log entry as read back: its columns plus the job's name, as JSON.
+LogRow = dict[str, Any]
 
 
 class Step(TypedDict):
@@ -85,7 +91,7 @@ class Known:
     source_id: str
     target_id: str | None
     source_hash: str | None
-    sent: dict[str, Any] = field(default_factory=dict)
+    sent: Sent = field(default_factory=dict)
     in_scope: bool = False
     #: Escrow: failed attempts in a row, and when the next one is due.
     attempts: int = 0
@@ -139,7 +145,7 @@ class CycleRecord:
     started: str
     finished: str | None
     fingerprint: str
-    summary: dict[str, Any] | None
+    summary: CycleSummary | None
     target_url: str | None = None
 
 
@@ -287,7 +293,7 @@ class EngineState:
                 target_url=target_url, token_digest=token_digest))
         return cycle_id
 
-    def finish_cycle(self, cycle_id: str, summary: dict[str, Any]) -> None:
+    def finish_cycle(self, cycle_id: str, summary: CycleSummary) -> None:
         with self.db.write() as tx:
             tx.execute(update(prov_cycles).where(prov_cycles.c.id == cycle_id)
                        .values(finished=now(), summary=dump_json(summary)))
@@ -471,7 +477,7 @@ class EngineState:
                    token_digests: Sequence[str] | None = None, status: str | None = None,
                    action: str | None = None, text: str | None = None,
                    cycle_id: str | None = None, since: str | None = None,
-                   limit: int = 1000) -> list[dict[str, Any]]:
+                   limit: int = 1000) -> list[LogRow]:
         """Newest first; ``text`` matches the identity, source id or target id.
 
         With ``token_digests``, only entries written by a cycle that authenticated with

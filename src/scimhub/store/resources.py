@@ -30,7 +30,7 @@ from scimhub.scim.paths import AttrPath
 from scimhub.scim.render import Reference, StoredResource
 from scimhub.scim.schema import ResourceType
 from scimhub.scim.schemas import GROUP
-from scimhub.scim.types import TenantId
+from scimhub.scim.types import Resource, TenantId
 from scimhub.store import statements as q
 from scimhub.store.clock import now
 from scimhub.store.database import Database
@@ -40,7 +40,10 @@ from scimhub.store.sorting import sort_key
 from scimhub.store.sql import Row, Tx, dump_json, load_json
 from scimhub.store.tables import group_members, groups, users
 
-Transform = Callable[[dict[str, Any]], dict[str, Any]]
+#: A PUT or PATCH: the stored resource in, the new one out.
+Transform = Callable[[Resource], Resource]
+#: Column name -> value: what a row mirrors of a resource, bound as parameters.
+Columns = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ class KeysetPage(Page):
     last: tuple[str | None, str] | None
 
 
-def _indexed(rtype: ResourceType, doc: dict[str, Any]) -> dict[str, Any]:
+def _indexed(rtype: ResourceType, doc: Resource) -> Columns:
     """The columns that mirror document attributes for indexing and filtering."""
     if rtype.name == "Group":
         name = doc["displayName"]
@@ -74,7 +77,7 @@ def _stored(row: Row) -> StoredResource:
     return StoredResource(row[0], row[1], row[2], row[3], load_json(row[4]))
 
 
-def _row_values(rtype: ResourceType, stored: StoredResource) -> dict[str, Any]:
+def _row_values(rtype: ResourceType, stored: StoredResource) -> Columns:
     return q.column_params({
         "version": stored.version, "created": stored.created,
         "last_modified": stored.last_modified, "doc": dump_json(stored.doc),
@@ -95,7 +98,7 @@ class ResourceStore:
     def _statements(rtype: ResourceType) -> q.ResourceStatements:
         return q.GROUPS if rtype.name == "Group" else q.USERS
 
-    def _uniqueness(self, rtype: ResourceType, doc: dict[str, Any]) -> Uniqueness:
+    def _uniqueness(self, rtype: ResourceType, doc: Resource) -> Uniqueness:
         if rtype.name == "Group":
             return Uniqueness(f"A group with displayName '{doc['displayName']}' exists")
         return Uniqueness(f"A user with userName '{doc['userName']}' exists")
@@ -104,13 +107,13 @@ class ResourceStore:
         self,
         tenant: TenantId,
         rtype: ResourceType,
-        doc: dict[str, Any],
+        doc: Resource,
         members: Sequence[Member] = (),
         refs: bool = False,
     ) -> StoredResource:
         return self.db.retrying(lambda: self._create(tenant, rtype, doc, members, refs))
 
-    def _create(self, tenant: TenantId, rtype: ResourceType, doc: dict[str, Any],
+    def _create(self, tenant: TenantId, rtype: ResourceType, doc: Resource,
                 members: Sequence[Member], refs: bool) -> StoredResource:
         stamp = now()
         stored = StoredResource(str(uuid.uuid4()), 1, stamp, stamp, doc)
@@ -142,12 +145,12 @@ class ResourceStore:
         tenant: TenantId,
         rtype: ResourceType,
         rid: str,
-        doc: dict[str, Any],
+        doc: Resource,
         if_match: Callable[[int], bool],
         members: Sequence[Member] | None = None,
         refs: bool = False,
     ) -> StoredResource:
-        def transform(_old: dict[str, Any]) -> dict[str, Any]:
+        def transform(_old: Resource) -> Resource:
             return doc
 
         changes: list[MemberChange] = [] if members is None else [ReplaceMembers(tuple(members))]
@@ -172,7 +175,7 @@ class ResourceStore:
                 refs: bool) -> StoredResource:
         sql = self._statements(rtype)
         key = {"tenant_id": tenant, "id": rid}
-        new_doc: dict[str, Any] = {}
+        new_doc: Resource = {}
         try:
             with self.db.write() as tx:
                 row = tx.first(sql.by_id_locked, key)

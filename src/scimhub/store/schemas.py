@@ -35,7 +35,7 @@ from scimhub.scim.extensions import (
     tenant_schemas,
 )
 from scimhub.scim.schema import Attribute
-from scimhub.scim.types import TenantId
+from scimhub.scim.types import Document, TenantId
 from scimhub.store.clock import now
 from scimhub.store.database import Database
 from scimhub.store.dialects import dialect_for
@@ -77,7 +77,7 @@ class Registered:
     def urn(self) -> str:
         return self.extension.schema.id
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> Document:
         return {"id": self.urn, "resourceType": self.extension.resource_type,
                 "required": self.extension.required, "created": self.created,
                 "schema": schema_to_document(self.extension.schema)}
