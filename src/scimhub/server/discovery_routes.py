@@ -14,13 +14,13 @@ from scimhub.scim.discovery import (
     service_provider_config,
 )
 from scimhub.scim.errors import InvalidFilter, NotFound
-from scimhub.scim.types import LIST_RESPONSE
+from scimhub.scim.types import LIST_RESPONSE, Document
 from scimhub.server.context import AppContext
 from scimhub.server.hosts import tenant_url as base_url
 from scimhub.server.responses import ScimResponse
 
 
-def _list(items: list[dict[str, Any]]) -> ScimResponse:
+def _list(items: list[Document]) -> ScimResponse:
     return ScimResponse({
         "schemas": [LIST_RESPONSE],
         "totalResults": len(items),

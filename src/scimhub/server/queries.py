@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from starlette.requests import Request
 
@@ -11,7 +10,7 @@ from scimhub.scim.errors import InvalidSyntax, InvalidValue
 from scimhub.scim.filters import Filter
 from scimhub.scim.limits import Limits
 from scimhub.scim.paths import AttrPath
-from scimhub.scim.types import LIST_RESPONSE, SEARCH_REQUEST
+from scimhub.scim.types import LIST_RESPONSE, SEARCH_REQUEST, Document, Resource
 from scimhub.server.requests import (
     filter_param,
     int_param,
@@ -35,7 +34,7 @@ class Query:
     cursor: str | None = None
 
 
-def parse_query(params: dict[str, Any], limits: Limits) -> Query:
+def parse_query(params: Document, limits: Limits) -> Query:
     """From query parameters (GET) or a SearchRequest body (POST .search).
 
     ``startIndex`` below 1 means 1 and ``count`` below 0 means 0 (RFC 7644
@@ -62,7 +61,7 @@ def parse_query(params: dict[str, Any], limits: Limits) -> Query:
     )
 
 
-async def read_search_request(request: Request, limits: Limits) -> dict[str, Any]:
+async def read_search_request(request: Request, limits: Limits) -> Document:
     body = await read_json(request, limits)
     if not isinstance(body, dict):
         raise InvalidSyntax("A SearchRequest must be a JSON object")
@@ -72,7 +71,7 @@ async def read_search_request(request: Request, limits: Limits) -> dict[str, Any
     return body
 
 
-def list_response(total: int, start: int, resources: list[dict[str, Any]]) -> ScimResponse:
+def list_response(total: int, start: int, resources: list[Resource]) -> ScimResponse:
     return ScimResponse({
         "schemas": [LIST_RESPONSE],
         "totalResults": total,
@@ -82,10 +81,10 @@ def list_response(total: int, start: int, resources: list[dict[str, Any]]) -> Sc
     })
 
 
-def cursor_response(total: int, resources: list[dict[str, Any]], next_cursor: str | None
+def cursor_response(total: int, resources: list[Resource], next_cursor: str | None
                     ) -> ScimResponse:
     """RFC 9865 §2.2: ``nextCursor`` only while more results follow."""
-    body: dict[str, Any] = {
+    body: Document = {
         "schemas": [LIST_RESPONSE],
         "totalResults": total,
         "itemsPerPage": len(resources),

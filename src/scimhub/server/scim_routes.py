@@ -24,7 +24,7 @@ from scimhub.scim.resolve import resolve
 from scimhub.scim.resource import check_required, normalize_resource
 from scimhub.scim.schema import ResourceType
 from scimhub.scim.schemas import GROUP, USER
-from scimhub.scim.types import TenantId
+from scimhub.scim.types import Document, Resource, TenantId
 from scimhub.security import PASSWORD_HASH_PREFIX, hash_password
 from scimhub.server.context import AppContext
 from scimhub.server.hosts import tenant_url as base_url
@@ -40,7 +40,7 @@ from scimhub.server.responses import ScimResponse
 from scimhub.server.streaming import stream_group
 
 
-def hash_password_attribute(doc: dict[str, Any]) -> dict[str, Any]:
+def hash_password_attribute(doc: Resource) -> Resource:
     """A user's ``password`` (writeOnly, returned never) is kept only as an Argon2 hash."""
     password = doc.get("password")
     if isinstance(password, str) and not password.startswith(PASSWORD_HASH_PREFIX):
@@ -101,7 +101,7 @@ class ResourceEndpoints:
 
     @staticmethod
     def _render(rtype: ResourceType, stored: StoredResource, proj: Projection, base: str
-                ) -> dict[str, Any]:
+                ) -> Resource:
         return apply_projection(render(stored, rtype, base), rtype, proj)
 
     def _one(self, request: Request, rtype: ResourceType, stored: StoredResource,
@@ -145,7 +145,7 @@ class ResourceEndpoints:
         return await self._query(request, tenant, rtype, body)
 
     async def _query(self, request: Request, tenant: TenantId, rtype: ResourceType,
-                     params: dict[str, Any]) -> Response:
+                     params: Document) -> Response:
         query = parse_query(params, self.ctx.limits)
         if query.cursor is not None:
             return await self._cursor_page(tenant, rtype, query, base_url(request))
@@ -164,7 +164,7 @@ class ResourceEndpoints:
         proj = self._projection(rtype, query.attributes, query.excluded)
         refs = self._wants_references(proj)
 
-        def work() -> tuple[int, list[dict[str, Any]], tuple[Any, str] | None]:
+        def work() -> tuple[int, list[Resource], tuple[Any, str] | None]:
             page = self.ctx.resources.search_after(
                 tenant, rtype, query.filter, query.sort_by, query.descending, after,
                 query.count, refs)
@@ -179,7 +179,7 @@ class ResourceEndpoints:
     async def page(
         self, tenant: TenantId, rtype: ResourceType, query: Query, start: int, count: int,
         base: str, lenient: bool = False,
-    ) -> tuple[int, list[dict[str, Any]]]:
+    ) -> tuple[int, list[Resource]]:
         """One page of matches; ``lenient`` ignores attribute names this type lacks."""
         attributes, excluded = query.attributes, query.excluded
         if lenient:
@@ -190,7 +190,7 @@ class ResourceEndpoints:
         proj = self._projection(rtype, attributes, excluded)
         refs = self._wants_references(proj)
 
-        def work() -> tuple[int, list[dict[str, Any]]]:
+        def work() -> tuple[int, list[Resource]]:
             page = self.ctx.resources.search(
                 tenant, rtype, query.filter, query.sort_by, query.descending, start, count,
                 refs)
@@ -204,7 +204,7 @@ class ResourceEndpoints:
     # -- writes -------------------------------------------------------------
 
     def _normalize(self, rtype: ResourceType, body: Any
-                   ) -> tuple[dict[str, Any], list[Member] | None]:
+                   ) -> tuple[Resource, list[Member] | None]:
         """The stored form of a POST/PUT body, ``password`` hashed: called in a worker
         thread (``ctx.run``), before the transaction begins, since Argon2 takes tens of
         milliseconds of CPU that neither the event loop nor the write lock should wait
@@ -256,7 +256,7 @@ class ResourceEndpoints:
         limits = self.ctx.limits
         hashed: dict[str, str] = {}
 
-        def transform(doc: dict[str, Any]) -> dict[str, Any]:
+        def transform(doc: Resource) -> Resource:
             patched = apply_patch(doc, attr_ops, rtype, limits)
             check_required(patched, rtype)
             password = patched.get("password")
@@ -331,7 +331,7 @@ def resource_routes(ctx: AppContext) -> list[Route]:
             raise InvalidValue("Cursor pagination is offered per resource type, not on /.search")
         base = base_url(request)
         total, skip = 0, query.start - 1
-        results: list[dict[str, Any]] = []
+        results: list[Resource] = []
         errors: list[InvalidFilter] = []
         for endpoint in endpoints:
             rtype = schemas.of(endpoint.rtype.name)
