@@ -8,11 +8,11 @@ source or leaves scope (IsSoftDeleted) is disabled in the target.
 
 from __future__ import annotations
 
-from typing import Any
+from scimhub.engine.types import MappingSpec
 
 ACTIVE_EXPRESSION = 'Switch([IsSoftDeleted], , "False", "True", "True", "False")'
 
-USER_MAPPINGS: list[dict[str, Any]] = [
+USER_MAPPINGS: list[MappingSpec] = [
     {"target": "userName", "source": "userPrincipalName", "match": 1},
     {"target": "active", "expression": ACTIVE_EXPRESSION},
     {"target": 'emails[type eq "work"].value', "source": "mail"},
@@ -21,6 +21,6 @@ USER_MAPPINGS: list[dict[str, Any]] = [
     {"target": 'phoneNumbers[type eq "mobile"].value', "source": "mobile"},
 ]
 
-GROUP_MAPPINGS: list[dict[str, Any]] = [
+GROUP_MAPPINGS: list[MappingSpec] = [
     {"target": "displayName", "source": "displayName", "match": 1},
 ]

@@ -31,6 +31,7 @@ from scimhub.engine.expressions import (
     evaluate,
     parse_expression,
 )
+from scimhub.engine.types import Desired
 from scimhub.scim.errors import ScimError
 from scimhub.scim.filter_parser import parse_patch_path
 from scimhub.scim.paths import PatchPath
@@ -225,7 +226,7 @@ def is_null(value: Any) -> bool:
 def desired_attributes(
     mappings: Sequence[AttributeMapping], obj: MappingType[str, Any], ctx: EvaluationContext,
     creating: bool, current: MappingType[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> Desired:
     """Target attribute → value for one object, as Entra decides it (docs/entra.md §2.5.1).
 
     A null is never provisioned: a null (or empty) source value takes the mapping's default
@@ -239,7 +240,7 @@ def desired_attributes(
     linked the object) shows the attribute empty; an attribute ``current`` does not hold is
     unknown, and is left alone like any value the target may have.
     """
-    out: dict[str, Any] = {}
+    out: Desired = {}
     for m in mappings:
         if m.only_on_create and not creating:
             continue

@@ -21,6 +21,7 @@ from scimhub.engine.sources import read_directory
 from scimhub.engine.sources.directory import Directory
 from scimhub.engine.target.client import ScimTarget
 from scimhub.engine.target.schema import bind_job
+from scimhub.engine.types import Report
 from scimhub.security import token_digest
 from scimhub.store.database import Database
 from scimhub.store.provisioning import ON_DEMAND, EngineState, LogEntry
@@ -38,7 +39,7 @@ class OnDemandReport:
     def ok(self) -> bool:
         return all(s["ok"] for s in self.steps)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> Report:
         return {"user": self.user, "ok": self.ok, "steps": self.steps}
 
 

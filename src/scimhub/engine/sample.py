@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import random
-from typing import Any
+
+from scimhub.scim.types import Document
 
 FIRST = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Margaret", "Katherine",
          "Dennis", "Ken", "Linus", "Guido", "Frances", "Radia", "Hedy", "Tim", "Vint", "Bjarne",
@@ -16,7 +17,7 @@ DEPARTMENTS = ["Engineering", "Sales", "Marketing", "Finance", "Support", "Resea
 
 
 def sample_directory(users: int = 300, groups: int = 20, members: int = 15, seed: int = 7,
-                     domain: str = "contoso.example") -> dict[str, Any]:
+                     domain: str = "contoso.example") -> Document:
     rng = random.Random(seed)
     people = []
     for i in range(users):
@@ -39,7 +40,7 @@ def sample_directory(users: int = 300, groups: int = 20, members: int = 15, seed
     return {"users": people, "groups": teams}
 
 
-def next_day(directory: dict[str, Any]) -> list[str]:
+def next_day(directory: Document) -> list[str]:
     """The demo's changes: a new hire, an attribute change, a leaver, a membership change."""
     users, groups = directory["users"], directory["groups"]
     address = "new.hire@contoso.example"

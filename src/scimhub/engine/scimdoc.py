@@ -17,9 +17,10 @@ from scimhub.scim.matching import element_matches, get_ci
 from scimhub.scim.patch import PatchOperation, apply_patch
 from scimhub.scim.resolve import resolve
 from scimhub.scim.schema import ResourceType
+from scimhub.scim.types import PatchOperationBody, Resource
 
 
-def build_resource(attributes: Mapping[str, Any], rtype: ResourceType) -> dict[str, Any]:
+def build_resource(attributes: Mapping[str, Any], rtype: ResourceType) -> Resource:
     ops = [PatchOperation("add", parse_patch_path(t), v) for t, v in attributes.items()
            if v is not None]
     doc = apply_patch({}, ops, rtype)
@@ -27,9 +28,10 @@ def build_resource(attributes: Mapping[str, Any], rtype: ResourceType) -> dict[s
     return {"schemas": [rtype.schema.id, *extensions], **doc}
 
 
-def patch_operations(sent: Mapping[str, Any], desired: Mapping[str, Any]) -> list[dict[str, Any]]:
+def patch_operations(sent: Mapping[str, Any], desired: Mapping[str, Any]
+                     ) -> list[PatchOperationBody]:
     """Only what changed: ``replace`` for a new value, ``remove`` for one that became empty."""
-    ops: list[dict[str, Any]] = []
+    ops: list[PatchOperationBody] = []
     for target, value in desired.items():
         before = sent.get(target)
         if value == before:

@@ -19,7 +19,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from scimhub.engine.config import JobConfig
 from scimhub.engine.cycle import managers, memberships
@@ -44,6 +44,7 @@ from scimhub.engine.identity import claim_job
 from scimhub.engine.mapping import AttributeMapping, desired_attributes
 from scimhub.engine.sources.directory import Directory
 from scimhub.engine.target.client import ScimTarget
+from scimhub.engine.types import SourceObject
 from scimhub.security import token_digest
 from scimhub.store.provisioning import EngineState, Known, LogEntry, ResourceKind, Step
 
@@ -81,7 +82,7 @@ async def bounded(limit: int, items: Iterable[T], fn: Callable[[T], Awaitable[No
         raise
 
 
-def _identity(kind: ResourceKind, sid: str, obj: dict[str, Any]) -> str:
+def _identity(kind: ResourceKind, sid: str, obj: SourceObject) -> str:
     if kind == "group":
         return str(obj.get("displayName") or sid)
     return str(obj.get("userPrincipalName") or obj.get("displayName") or sid)
@@ -216,7 +217,7 @@ class Cycle:
         only when an unlinked object asks)."""
         if kind not in self._duplicates:
             if kind == "user":
-                objects: Iterable[tuple[str, dict[str, Any]]] = (
+                objects: Iterable[tuple[str, SourceObject]] = (
                     (u, o) for u, o in self.directory.users.items() if self.scope.user(u, o))
                 mappings = self.user_mappings
             else:
@@ -261,7 +262,7 @@ class Cycle:
         await self._provision("user", uid, source, identity, item.digest, known,
                               self.user_mappings, steps)
 
-    async def _provision(self, kind: ResourceKind, sid: str, source: dict[str, Any],
+    async def _provision(self, kind: ResourceKind, sid: str, source: SourceObject,
                          identity: str, digest: str, known: Known | None,
                          mappings: list[AttributeMapping], steps: list[Step]) -> None:
         """Evaluate the mappings, then create, update or leave the object."""
@@ -288,7 +289,7 @@ class Cycle:
             prov.remember(done)
 
     async def _left_scope(self, kind: ResourceKind, sid: str, known: Known | None,
-                          obj: dict[str, Any], identity: str, reason: str, digest: str,
+                          obj: SourceObject, identity: str, reason: str, digest: str,
                           steps: list[Step]) -> None:
         """Out of scope: a managed object is deprovisioned; any other only logged."""
         prov = self.prov

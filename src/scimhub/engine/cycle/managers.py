@@ -11,6 +11,7 @@ from typing import Any
 from scimhub.engine.cycle.memberships import member_target
 from scimhub.engine.cycle.provision import Provisioner
 from scimhub.engine.mapping import AttributeMapping
+from scimhub.scim.types import PatchOperationBody
 from scimhub.store.provisioning import Known
 
 Work = tuple[Known, str | None, str]
@@ -33,8 +34,9 @@ def plan(prov: Provisioner, mapping: AttributeMapping,
 
 async def send(prov: Provisioner, mapping: AttributeMapping, item: Work) -> None:
     known, wanted, identity = item
-    op = ({"op": "replace", "path": mapping.target, "value": {"value": wanted}}
-          if wanted else {"op": "remove", "path": mapping.target})
+    op: PatchOperationBody = (
+        {"op": "replace", "path": mapping.target, "value": {"value": wanted}}
+        if wanted else {"op": "remove", "path": mapping.target})
     target_id = known.target_id or ""
 
     async def patch() -> None:

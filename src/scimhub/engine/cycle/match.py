@@ -18,6 +18,8 @@ from scimhub.engine.errors import TargetError
 from scimhub.engine.mapping import AttributeMapping, desired_attributes
 from scimhub.engine.scimdoc import build_resource, read_value
 from scimhub.engine.target.client import Created, ScimTarget
+from scimhub.engine.types import Desired
+from scimhub.scim.types import Resource
 from scimhub.store.provisioning import Known, ResourceKind, Step
 
 DUPLICATE_SOURCE = "DuplicateSourceEntries"
@@ -39,7 +41,7 @@ def matching_values(mappings: Sequence[AttributeMapping], desired: Mapping[str, 
 
 
 async def find(target: ScimTarget, kind: ResourceKind, match: Sequence[tuple[str, str]]
-               ) -> tuple[dict[str, Any] | None, str]:
+               ) -> tuple[Resource | None, str]:
     """The first target object a matching attribute finds, and the query that found it."""
     for attribute, value in match:
         found = await target.find(endpoint_of(kind), attribute, value)
@@ -71,7 +73,7 @@ async def match_or_create(prov: Provisioner, kind: ResourceKind, sid: str,
     return await _create(prov, kind, sid, desired, match, source, identity, mappings, steps)
 
 
-async def _create(prov: Provisioner, kind: ResourceKind, sid: str, desired: dict[str, Any],
+async def _create(prov: Provisioner, kind: ResourceKind, sid: str, desired: Desired,
                   match: list[tuple[str, str]], source: Mapping[str, Any], identity: str,
                   mappings: Sequence[AttributeMapping], steps: list[Step]) -> Known | None:
     rtype = prov.job.group_type if kind == "group" else prov.job.user_type
@@ -96,7 +98,7 @@ async def _create(prov: Provisioner, kind: ResourceKind, sid: str, desired: dict
     return known
 
 
-async def _link(prov: Provisioner, kind: ResourceKind, sid: str, found: dict[str, Any],
+async def _link(prov: Provisioner, kind: ResourceKind, sid: str, found: Resource,
                 source: Mapping[str, Any], identity: str,
                 mappings: Sequence[AttributeMapping], steps: list[Step]) -> Known:
     """Take the found object as this one's, then update what differs."""

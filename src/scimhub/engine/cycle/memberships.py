@@ -14,7 +14,8 @@ from typing import Any, Literal
 
 from scimhub.engine.cycle.provision import Provisioner
 from scimhub.engine.errors import CredentialsRejected, TargetError
-from scimhub.store.provisioning import Known
+from scimhub.scim.types import PatchOperationBody
+from scimhub.store.provisioning import Known, Modified
 
 BATCH = 100
 Verb = Literal["add", "remove"]
@@ -70,14 +71,15 @@ async def _write(prov: Provisioner, group: Known, identity: str, verb: Verb, chu
                  ids: list[str]) -> None:
     target_id = group.target_id or ""
     start = time.perf_counter()
-    modified = [{"attribute": "members", "old": None if verb == "add" else i,
+    modified: list[Modified] = [{"attribute": "members", "old": None if verb == "add" else i,
                  "new": i if verb == "add" else None} for i in ids]
     try:
         if ids and verb == "add":  # not idempotent on every target: see add_members
             await prov.write("update", "group", group.source_id, target_id, identity,
                              modified, lambda: prov.target.add_members(target_id, ids))
         elif ids:
-            ops = [{"op": "remove", "path": f'members[value eq "{t}"]'} for t in ids]
+            ops: list[PatchOperationBody] = [
+                {"op": "remove", "path": f'members[value eq "{t}"]'} for t in ids]
             await prov.write("update", "group", group.source_id, target_id, identity,
                              modified, lambda: prov.target.patch("Groups", target_id, ops))
     except CredentialsRejected:

@@ -22,9 +22,10 @@ from scimhub.engine.expressions import IGNORE_FLOW, EvaluationContext
 from scimhub.engine.mapping import AttributeMapping
 from scimhub.engine.scoping import ScopingFilter, explain, in_scope
 from scimhub.engine.sources.directory import Directory
+from scimhub.engine.types import SourceObject
 from scimhub.store.provisioning import Known, ResourceKind
 
-Source = dict[str, Any]
+Source = SourceObject
 
 __all__ = ["DeletionThresholdExceeded", "Scope", "Work", "changed", "deprovisions", "duplicates",
            "group_attributes", "in_escrow", "managed", "removal_due", "source_hash"]

@@ -23,12 +23,15 @@ from scimhub.engine.expressions.ast import Attribute, Call, walk
 from scimhub.engine.mapping import AttributeMapping, typed
 from scimhub.engine.scimdoc import patch_operations
 from scimhub.engine.target.client import Created, ScimTarget
+from scimhub.engine.types import Desired, SourceObject
 from scimhub.scim.resource import format_datetime
+from scimhub.scim.types import PatchOperationBody
 from scimhub.store.provisioning import (
     EngineState,
     Known,
     LogAction,
     LogEntry,
+    Modified,
     ResourceKind,
     Step,
     StepName,
@@ -85,7 +88,7 @@ def redacted_sources(mappings: Sequence[AttributeMapping]) -> frozenset[str]:
     return frozenset(names)
 
 
-def hide(obj: Mapping[str, Any], sources: frozenset[str]) -> dict[str, Any]:
+def hide(obj: Mapping[str, Any], sources: frozenset[str]) -> SourceObject:
     return {k: (REDACTED if k.lower() in sources and v is not None else v)
             for k, v in obj.items()}
 
@@ -193,14 +196,14 @@ class Provisioner:
             secrets.update(_secret_strings(value))
         return REDACTED
 
-    def change(self, attribute: str, old: Any, new: Any) -> dict[str, Any]:
+    def change(self, attribute: str, old: Any, new: Any) -> Modified:
         return {"attribute": attribute, "old": self.shown(attribute, old),
                 "new": self.shown(attribute, new)}
 
     # -- writes -------------------------------------------------------------
 
     async def write(self, action: LogAction, kind: ResourceKind, sid: str | None,
-                    target_id: str | None, identity: str, modified: list[dict[str, Any]],
+                    target_id: str | None, identity: str, modified: list[Modified],
                     send: Callable[[], Awaitable[T]], steps: Sequence[Step] = ()) -> T | None:
         """Send one write (or plan it, in a dry run) and log it."""
         start = time.perf_counter()
@@ -222,7 +225,7 @@ class Provisioner:
                              steps=(*steps, step("action", "success", action))))
         return result
 
-    async def update(self, kind: ResourceKind, known: Known, desired: dict[str, Any],
+    async def update(self, kind: ResourceKind, known: Known, desired: Desired,
                      identity: str, steps: Sequence[Step] = ()) -> None:
         """PATCH what changed since what was last sent (Entra's Update)."""
         ops = patch_operations(known.sent, desired)
@@ -248,7 +251,8 @@ class Provisioner:
         value = typed(mapping.value({**obj, "IsSoftDeleted": True}, self.ctx), mapping.leaf)
         if value is None or value is IGNORE_FLOW or value == known.sent.get(mapping.target):
             return
-        ops = [{"op": "replace", "path": mapping.target, "value": value}]
+        ops: list[PatchOperationBody] = [{"op": "replace", "path": mapping.target,
+                                          "value": value}]
         target_id = known.target_id or ""
         await self.write("disable", "user", known.source_id, known.target_id, identity,
                          [self.change(mapping.target, known.sent.get(mapping.target), value)],

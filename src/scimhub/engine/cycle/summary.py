@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
+
+from scimhub.engine.types import PlannedWrite, Report
 
 #: ``initial`` re-evaluates every object; ``incremental`` only those whose source changed.
 CycleKind = Literal["initial", "incremental", ""]
@@ -22,11 +24,11 @@ class CycleSummary:
     retries: int = 0
     duration_s: float = 0.0
     #: A dry run's writes, as they would have been sent (redacted values as ``[Redact]``).
-    planned: list[dict[str, Any]] = field(default_factory=list)
+    planned: list[PlannedWrite] = field(default_factory=list)
     error: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
+    def to_dict(self) -> Report:
+        body: Report = {
             "cycle_id": self.cycle_id, "job": self.job, "kind": self.kind,
             "dry_run": self.dry_run, "counts": dict(self.counts), "failures": self.failures,
             "requests": self.requests, "retries": self.retries,

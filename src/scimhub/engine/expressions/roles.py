@@ -25,11 +25,12 @@ from typing import Any, Final
 
 from scimhub.engine.expressions.errors import FunctionError
 from scimhub.engine.expressions.values import as_list
+from scimhub.scim.types import Complex
 
 ROLE_TYPE: Final = "WindowsAzureActiveDirectoryRole"
 
 
-def single_app_role_assignment(assignments: Any) -> dict[str, Any] | None:
+def single_app_role_assignment(assignments: Any) -> Complex | None:
     roles = _roles(assignments)
     if not roles:
         return None
@@ -37,15 +38,15 @@ def single_app_role_assignment(assignments: Any) -> dict[str, Any] | None:
     return {"primary": True, "type": ROLE_TYPE, "display": display, "value": value}
 
 
-def app_role_assignments_complex(assignments: Any) -> list[dict[str, Any]] | None:
+def app_role_assignments_complex(assignments: Any) -> list[Complex] | None:
     return _complex(assignments, "displayName")
 
 
-def assertive_app_role_assignments_complex(assignments: Any) -> list[dict[str, Any]] | None:
+def assertive_app_role_assignments_complex(assignments: Any) -> list[Complex] | None:
     return _complex(assignments, "display")
 
 
-def _complex(assignments: Any, display_key: str) -> list[dict[str, Any]] | None:
+def _complex(assignments: Any, display_key: str) -> list[Complex] | None:
     roles = _roles(assignments)
     if not roles:
         return None

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from scimhub.engine.errors import SourceError as SourceError  # re-exported: its old home
+from scimhub.engine.types import SourceObject
 
 
 @dataclass
 class Directory:
-    users: dict[str, dict[str, Any]] = field(default_factory=dict)
-    groups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    users: dict[str, SourceObject] = field(default_factory=dict)
+    groups: dict[str, SourceObject] = field(default_factory=dict)
 
     def assigned_users(self) -> set[str]:
         """Users assigned directly or through an assigned group (direct members only)."""

@@ -23,6 +23,7 @@ import orjson
 from scimhub.engine.errors import SourceError
 from scimhub.engine.sources.base import Snapshot, Watermark
 from scimhub.engine.sources.directory import Directory
+from scimhub.engine.types import SourceObject
 
 _BOOLEAN_COLUMNS = {"accountEnabled", "assigned"}
 
@@ -67,7 +68,7 @@ def load_file(path: Path) -> Directory:
                        [(f"groups[{i}]", g) for i, g in enumerate(groups)])
 
 
-def _csv_rows(path: Path) -> Iterable[tuple[str, dict[str, Any]]]:
+def _csv_rows(path: Path) -> Iterable[tuple[str, SourceObject]]:
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         if not reader.fieldnames or "objectId" not in reader.fieldnames:
@@ -76,8 +77,8 @@ def _csv_rows(path: Path) -> Iterable[tuple[str, dict[str, Any]]]:
             yield f"line {reader.line_num}", _csv_values(row)
 
 
-def _csv_values(row: dict[str, str | None]) -> dict[str, Any]:
-    values: dict[str, Any] = {}
+def _csv_values(row: dict[str, str | None]) -> SourceObject:
+    values: SourceObject = {}
     for key, text in row.items():
         if key is None or text is None or text == "":
             continue
@@ -99,7 +100,7 @@ def _from_users(path: Path, users: Iterable[tuple[str, Any]],
     return directory
 
 
-def _checked_id(path: Path, where: str, obj: Any, seen: dict[str, Any]) -> str:
+def _checked_id(path: Path, where: str, obj: Any, seen: dict[str, SourceObject]) -> str:
     if not isinstance(obj, dict):
         raise SourceError(f"{path}: {where}: expected an object")
     oid = obj.get("objectId")

@@ -43,6 +43,7 @@ from scimhub.engine.errors import (
     Unreachable,
 )
 from scimhub.engine.target.retry import RetryPolicy, parse_retry_after
+from scimhub.scim.types import Document, PatchOperationBody, Resource
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 SCIM_JSON = "application/scim+json"
@@ -73,12 +74,12 @@ class Created:
     """What a create ended with: the resource, and when it came from a lookup rather than from
     the POST's own answer, why (for the provisioning log)."""
 
-    resource: dict[str, Any]
+    resource: Resource
     recovered: str | None = None
     found: bool = False  # the resource is a lookup's answer (it may differ from the body)
 
 
-def identity_of(kind: str, body: dict[str, Any]) -> list[tuple[str, str]]:
+def identity_of(kind: str, body: Resource) -> list[tuple[str, str]]:
     """What identifies a new resource when the caller names nothing better: ``userName`` (unique
     by RFC 7643 §4.1.1), or a group's ``externalId`` and then ``displayName``."""
     names = ("userName",) if _kind(kind) == "Users" else ("externalId", "displayName")
@@ -132,7 +133,7 @@ class ScimTarget:
     # -- SCIM operations ------------------------------------------------------
 
     async def find(self, kind: str, attribute: str, value: str, *,
-                   exclude_members: bool = True) -> dict[str, Any] | None:
+                   exclude_members: bool = True) -> Resource | None:
         """The one resource whose ``attribute`` equals ``value``, as Entra's match query."""
         query = "filter=" + quote_plus(match_filter(attribute, value))
         if _kind(kind) == "Groups" and exclude_members:
@@ -147,7 +148,7 @@ class ScimTarget:
                                       "but Resources is empty", response.status_code)
         return _with_id(resources[0], response) if resources else None
 
-    async def get(self, kind: str, rid: str) -> dict[str, Any] | None:
+    async def get(self, kind: str, rid: str) -> Resource | None:
         """The resource, or None when the target has no such id (404)."""
         try:
             response = await self._send("GET", _resource_path(kind, rid))
@@ -157,12 +158,12 @@ class ScimTarget:
             raise
         return _with_id(_json(response), response)
 
-    async def create(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def create(self, kind: str, body: Resource) -> Resource:
         """POST, safe to retry: a lost answer is resolved by looking for the body's identity
         (``identity_of``) before sending again; a 409 on the first try is raised."""
         return (await self.create_or_find(kind, body, identity_of(kind, body))).resource
 
-    async def create_or_find(self, kind: str, body: dict[str, Any],
+    async def create_or_find(self, kind: str, body: Resource,
                              match: Sequence[tuple[str, str]], *,
                              link_existing: bool = False) -> Created:
         """Create once, whatever the network does (Entra's look-before-you-write).
@@ -212,7 +213,7 @@ class ScimTarget:
         raise lost
 
     async def _look_up(self, kind: str, match: Sequence[tuple[str, str]]
-                       ) -> tuple[dict[str, Any] | None, str]:
+                       ) -> tuple[Resource | None, str]:
         """The first resource matching ``match`` in order, and the query that found it."""
         query = "no matching attribute"
         for attribute, value in match:
@@ -276,7 +277,7 @@ class ScimTarget:
         found = await asyncio.gather(*(holds(m) for m in member_ids))
         return {m for m, present in zip(member_ids, found, strict=True) if present}
 
-    async def patch(self, kind: str, rid: str, operations: list[dict[str, Any]]) -> None:
+    async def patch(self, kind: str, rid: str, operations: list[PatchOperationBody]) -> None:
         response = await self._send("PATCH", _resource_path(kind, rid),
                                     {"schemas": [PATCH_OP], "Operations": operations})
         _expect(response, 200, 204)
@@ -292,7 +293,7 @@ class ScimTarget:
         _expect(response, 204, 200)
         return True
 
-    async def discover(self, endpoint: str) -> dict[str, Any]:
+    async def discover(self, endpoint: str) -> Document:
         """``GET /ServiceProviderConfig``, ``/Schemas`` or ``/ResourceTypes``."""
         if endpoint not in DISCOVERY:
             raise ValueError(f"not a discovery endpoint: {endpoint!r}")
@@ -436,7 +437,7 @@ def _expect(response: httpx.Response, *statuses: int) -> None:
                                   f"expected {wanted}", response.status_code)
 
 
-def _json(response: httpx.Response) -> dict[str, Any]:
+def _json(response: httpx.Response) -> Document:
     try:
         body = orjson.loads(response.content)
     except orjson.JSONDecodeError:
@@ -460,7 +461,7 @@ def _listed(response: httpx.Response) -> tuple[list[Any], int]:
     return resources, max(len(resources), total if isinstance(total, int) else 0)
 
 
-def _with_id(resource: Any, response: httpx.Response) -> dict[str, Any]:
+def _with_id(resource: Any, response: httpx.Response) -> Resource:
     if not isinstance(resource, dict) or not resource.get("id"):
         raise ServiceIncompatible(f"{_where(response)} -> {response.status_code}: "
                                   "a resource without an id", response.status_code)

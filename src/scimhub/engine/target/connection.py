@@ -27,6 +27,7 @@ from scimhub.engine.errors import (
 from scimhub.engine.target.client import ScimTarget
 from scimhub.engine.target.retry import RetryPolicy
 from scimhub.engine.target.schema import TargetSchema, bind_to, discover, unmapped_required
+from scimhub.engine.types import Report
 from scimhub.scim.schema import ResourceType
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ class ConnectionReport:
         """The first failed step, as one line; None when every step passed."""
         return next((f"{s.name}: {s.detail}" for s in self.steps if not s.ok), None)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> Report:
         return {"ok": self.ok, "reason": self.reason, "tenant_url": self.tenant_url,
                 "patch_supported": self.patch_supported,
                 "steps": [{"name": s.name, "ok": s.ok, "warning": s.warning, "detail": s.detail}

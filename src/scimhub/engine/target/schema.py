@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 from scimhub.engine.errors import Rejected, SchemaMismatch, ServiceIncompatible
 from scimhub.engine.mapping import AttributeMapping
 from scimhub.engine.target.client import ScimTarget
+from scimhub.engine.types import Report
 from scimhub.scim.errors import ScimError
 from scimhub.scim.filter_parser import parse_patch_path
 from scimhub.scim.resolve import resolve
@@ -50,6 +51,7 @@ from scimhub.scim.schema import (
     Uniqueness,
 )
 from scimhub.scim.schemas import GROUP, USER
+from scimhub.scim.types import Document
 
 if TYPE_CHECKING:
     from scimhub.engine.config import JobConfig
@@ -94,7 +96,7 @@ class AttributeRow:
     case_exact: bool
     extension: str | None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> Report:
         return dataclasses.asdict(self)
 
 
@@ -298,7 +300,7 @@ def parse_target_schema(url: str, resource_types: Any, schemas: Any,
     return TargetSchema(url, users or USER, groups or GROUP, origin, tuple(said))
 
 
-async def _read(target: ScimTarget, endpoint: str, notes: list[str]) -> dict[str, Any] | None:
+async def _read(target: ScimTarget, endpoint: str, notes: list[str]) -> Document | None:
     """A discovery document, or None (with a note) when the target answers without one.
 
     Only answers that say "not here" (a 4xx other than 401/403, a body that is not JSON) fall
@@ -466,7 +468,7 @@ async def read_schema(job: JobConfig) -> TargetSchema:
         return await discover(target)
 
 
-def listing(job: JobConfig, schema: TargetSchema) -> dict[str, Any]:
+def listing(job: JobConfig, schema: TargetSchema) -> Report:
     """The attribute list and how the job's mappings bind to it, as one JSON object."""
     try:
         bound = bind_to(job, schema)
