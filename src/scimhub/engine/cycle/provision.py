@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
 from datetime import timedelta
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from scimhub.engine.config import JobConfig
 from scimhub.engine.cycle.summary import CycleSummary
@@ -25,7 +25,7 @@ from scimhub.engine.scimdoc import patch_operations
 from scimhub.engine.target.client import Created, ScimTarget
 from scimhub.engine.types import Desired, SourceObject
 from scimhub.scim.resource import format_datetime
-from scimhub.scim.types import PatchOperationBody
+from scimhub.scim.types import Endpoint, PatchOperationBody
 from scimhub.store.provisioning import (
     EngineState,
     Known,
@@ -58,7 +58,6 @@ def scrub(text: str | None, secrets: set[str]) -> str | None:
     for secret in sorted(secrets, key=len, reverse=True):
         text = text.replace(secret, REDACTED)
     return text
-Endpoint = Literal["Users", "Groups"]
 
 
 def endpoint_of(kind: ResourceKind) -> Endpoint:
