@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import httpx2
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tests.e2e.helpers import (
@@ -298,6 +298,8 @@ VALUES = st.one_of(SCALARS, TEXT, BIG_INTS, st.lists(st.one_of(TEXT, BIG_INTS), 
 
 @HEAVY
 @given(name=st.sampled_from(sorted(_TYPES)), value=VALUES)
+# PostgreSQL's JSONB handed this decimal back as the integer 36028797018963970.
+@example(name="rate", value=3.602879701896397e+16)
 def test_values_are_stored_exactly_or_refused(
         server: ServerProcess, registered: dict[str, str], name: str, value: Any) -> None:
     with httpx2.Client(base_url=server.scim_url, timeout=10, headers={
