@@ -25,8 +25,14 @@ from scimhub.scim.schemas import GROUP, USER
 
 @dataclass(frozen=True)
 class SourceConfig:
-    type: Literal["file"]
-    path: Path
+    """``[source]``: ``type`` picks the module (engine/sources/); ``options`` is the whole table,
+    which that module reads and checks (``sources.check_options``) when the job loads."""
+
+    type: Literal["file", "ldap", "scim"]
+    path: Path | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+    #: The job file's directory: relative paths in ``options`` (a CA file) are read from it.
+    base: Path = Path(".")
 
 
 @dataclass(frozen=True)
@@ -168,14 +174,27 @@ def _job(data: Mapping[str, Any], path: Path) -> JobConfig:
         raise ConfigError(str(exc)) from None
 
 
+SOURCE_TYPES = ("file", "ldap", "scim")
+
+
 def _source(table: Mapping[str, Any], base: Path, where: str) -> SourceConfig:
     kind = table.get("type", "file")
-    if kind != "file":
-        raise ConfigError(f"{where}: source type {kind!r} is not supported (yet): use 'file'")
-    raw_path = table.get("path")
-    if not isinstance(raw_path, str):
-        raise ConfigError(f"{where}: [source] path is required")
-    return SourceConfig("file", (base / raw_path).resolve())
+    if kind not in SOURCE_TYPES:
+        raise ConfigError(f"{where}: source type {kind!r} is not supported: use one of "
+                          f"{', '.join(repr(t) for t in SOURCE_TYPES)}")
+    if kind == "file":
+        raw_path = table.get("path")
+        if not isinstance(raw_path, str):
+            raise ConfigError(f"{where}: [source] path is required")
+        return SourceConfig("file", (base / raw_path).resolve(), dict(table), base)
+    config = SourceConfig(kind, None, dict(table), base)
+    from scimhub.engine.sources import check_options  # the sources import this module
+
+    try:
+        check_options(config)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: [source] {exc}") from None
+    return config
 
 
 def _target(table: Mapping[str, Any], where: str) -> TargetConfig:

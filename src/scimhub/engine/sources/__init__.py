@@ -10,15 +10,30 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from scimhub.engine.config import SourceConfig
-from scimhub.engine.errors import SourceError
-from scimhub.engine.sources.base import Snapshot, Source, SourceKind, Watermark
+from scimhub.engine.errors import ConfigError, SourceError
+from scimhub.engine.sources.base import Snapshot, Source, SourceCheck, SourceKind, Watermark
 from scimhub.engine.sources.directory import Directory
 from scimhub.engine.sources.file import FileSource
 
 #: Each source type, and how to open one from its configuration.
 SOURCES: dict[str, Callable[[SourceConfig], Source]] = {
-    "file": lambda config: FileSource(config.path),
+    "file": lambda config: FileSource(config.path or config.base),
 }
+
+#: Each source type's check of its ``[source]`` options, run when the job loads (a
+#: ``ConfigError`` naming the key); types without one here are not built yet.
+OPTION_CHECKS: dict[str, Callable[[SourceConfig], None]] = {
+    "file": lambda config: None,
+}
+
+
+def check_options(config: SourceConfig) -> None:
+    """``ConfigError`` when the ``[source]`` table cannot be used, naming the key at fault."""
+    check = OPTION_CHECKS.get(config.type)
+    if check is None:
+        raise ConfigError(f"source type {config.type!r} is not supported (yet): use one of "
+                          f"{', '.join(sorted(OPTION_CHECKS))}")
+    check(config)
 
 
 def open_source(config: SourceConfig) -> Source:
@@ -39,5 +54,6 @@ async def read_directory(config: SourceConfig) -> Directory:
     return snapshot.directory
 
 
-__all__ = ["SOURCES", "Directory", "FileSource", "Snapshot", "Source", "SourceError",
-           "SourceKind", "Watermark", "open_source", "read_directory"]
+__all__ = ["OPTION_CHECKS", "SOURCES", "Directory", "FileSource", "Snapshot", "Source",
+           "SourceCheck", "SourceError", "SourceKind", "Watermark", "check_options",
+           "open_source", "read_directory"]

@@ -15,13 +15,25 @@ removed are named in ``removed``), and carries the watermark to ask from next ti
 
 The contract for ``read(since)``: with ``since=None`` the snapshot must be complete. With a
 watermark a source may answer a delta, or a complete snapshot when it cannot tell what changed
-(the file source always does). The engine passes None today: every cycle reads the whole
-directory and finds what changed by the hash of each object it stored, so a complete snapshot
-is all a source has to give.
+(the file source always does). The engine keeps what the last snapshots said (its mirror of
+the source) with the watermark, applies a delta to it, and runs the cycle over the result; an
+initial cycle (and a restart) asks with ``since=None``.
+
+A delta names what left the directory either one by one (``removed``) or by listing every
+object still there (``present``: an id-only listing, far cheaper than reading every entry);
+``unchanged`` says the source proved nothing at all changed (an LDAP server's contextCSN or
+highestCommittedUSN did not move), so the engine reuses its mirror as it is. ``stats`` says
+what the read cost (``fetched``: entries read with their attributes; ``listed``: ids listed),
+for the cycle's summary.
+
+A reference (a group's ``members``, a user's ``manager``) is always an objectId, never a DN or
+a name, so that a rename or a move changes nothing else; a reference to an object the delta
+removed is dropped by the engine from every object of the mirror that holds it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
@@ -47,10 +59,26 @@ class Snapshot:
     #: In a delta, the objects removed since the watermark (a complete snapshot has none:
     #: what it does not hold was removed).
     removed: frozenset[tuple[SourceKind, str]] = field(default_factory=frozenset)
+    #: In a delta, when given: every object in the directory now (an id-only listing); an
+    #: object of the mirror not in it was removed.
+    present: frozenset[tuple[SourceKind, str]] | None = None
+    #: In a delta: the source proved that nothing changed since the watermark.
+    unchanged: bool = False
+    #: What the read cost, e.g. ``{"fetched": 120, "listed": 101000}``: for the summary.
+    stats: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.complete and self.removed:
+        if self.complete and (self.removed or self.present is not None or self.unchanged):
             raise ValueError("a complete snapshot names no removed objects: they are absent")
+
+
+@dataclass(frozen=True)
+class SourceCheck:
+    """One step of proving a source (Test Connection): bind, base DN found, objects selected."""
+
+    name: str
+    ok: bool
+    detail: str
 
 
 @runtime_checkable
@@ -64,4 +92,9 @@ class Source(Protocol):
     async def read(self, since: Watermark | None = None) -> Snapshot:
         """Everything (``since=None``: a complete snapshot), or what changed since ``since``.
         Raises ``SourceError`` naming the object at fault when the data cannot be used."""
+        ...
+
+    async def check(self) -> list[SourceCheck]:
+        """Prove the source can be read (what ``scimhub test-connection --config`` shows):
+        each step with its outcome; never raises for a failed step, and never shows a secret."""
         ...

@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 
 from scimhub.engine.errors import SourceError
-from scimhub.engine.sources.base import Snapshot, Watermark
+from scimhub.engine.sources.base import Snapshot, SourceCheck, Watermark
 from scimhub.engine.sources.directory import Directory
 from scimhub.engine.types import SourceObject
 
@@ -39,6 +39,16 @@ class FileSource:
     async def read(self, since: Watermark | None = None) -> Snapshot:
         """Always complete: a file holds no history to tell a delta from."""
         return await asyncio.to_thread(self._read)
+
+    async def check(self) -> list[SourceCheck]:
+        """The file is there and parses; how many users and groups it holds."""
+        try:
+            snapshot = await self.read(None)
+        except SourceError as exc:
+            return [SourceCheck("read the file", False, str(exc))]
+        d = snapshot.directory
+        return [SourceCheck("read the file", True,
+                            f"{self.description}: {len(d.users)} users, {len(d.groups)} groups")]
 
     def _read(self) -> Snapshot:
         # Stamped before reading: a file replaced meanwhile gets a stale watermark (read
