@@ -25,6 +25,7 @@ from scimhub.engine.errors import (
     ConfigError,
     EngineError,
     JobTargetChanged,
+    SourceCredentialsRejected,
     SourceError,
     TargetError,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "JobConfig",
     "JobTargetChanged",
     "OnDemandReport",
+    "SourceCredentialsRejected",
     "SourceError",
     "Step",
     "TargetError",

@@ -9,6 +9,7 @@
     ├── ExpressionError           an expression that does not parse (position included)
     │   └── EvaluationError       a function that cannot use the values it was given
     ├── SourceError (ValueError)  source data that cannot be read; names the object at fault
+    │   └── SourceCredentialsRejected  the directory refused the bind: quarantined like a 401
     ├── TargetError               what a SCIM target answered (translated in target/client.py):
     │   │                         code (Entra's provisioning-log code), status, scim_type, detail
     │   ├── Transient             timeouts, connection errors, 408, 5xx: retried with back-off
@@ -88,6 +89,13 @@ class EvaluationError(ExpressionError):
 
 class SourceError(EngineError, ValueError):
     """Bad source data; the message names the file and the line or object at fault."""
+
+
+class SourceCredentialsRejected(SourceError):
+    """The directory refused the source's credentials (an LDAP bind answered
+    invalidCredentials, a SCIM source's 401/403): every cycle would fail the same way until
+    someone fixes them, so the runner quarantines the job with this reason, as it does for a
+    rejected target token. The message never holds the secret."""
 
 
 class JobTargetChanged(EngineError):

@@ -11,7 +11,14 @@ from collections.abc import Callable
 
 from scimhub.engine.config import SourceConfig
 from scimhub.engine.errors import ConfigError, SourceError
-from scimhub.engine.sources.base import Snapshot, Source, SourceCheck, SourceKind, Watermark
+from scimhub.engine.sources.base import (
+    Snapshot,
+    Source,
+    SourceCheck,
+    SourceKind,
+    SourceWarning,
+    Watermark,
+)
 from scimhub.engine.sources.directory import Directory
 from scimhub.engine.sources.file import FileSource
 
@@ -55,5 +62,5 @@ async def read_directory(config: SourceConfig) -> Directory:
 
 
 __all__ = ["OPTION_CHECKS", "SOURCES", "Directory", "FileSource", "Snapshot", "Source",
-           "SourceCheck", "SourceError", "SourceKind", "Watermark", "check_options",
-           "open_source", "read_directory"]
+           "SourceCheck", "SourceError", "SourceKind", "SourceWarning", "Watermark",
+           "check_options", "open_source", "read_directory"]

@@ -47,6 +47,17 @@ SourceKind = Literal["user", "group"]
 
 
 @dataclass(frozen=True)
+class SourceWarning:
+    """One piece of the directory a source skipped, and why, so that it is logged against that
+    object (``object_id`` None when the entry has no usable id: ``reason`` names its DN) while
+    the rest of the cycle goes on."""
+
+    kind: SourceKind
+    object_id: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """What one ``Source.read`` found."""
 
@@ -66,6 +77,9 @@ class Snapshot:
     unchanged: bool = False
     #: What the read cost, e.g. ``{"fetched": 120, "listed": 101000}``: for the summary.
     stats: Mapping[str, int] = field(default_factory=dict)
+    #: Bad input the source skipped (an entry without its id attribute, a member not in
+    #: scope...): the engine logs each against its object; the rest of the snapshot stands.
+    warnings: tuple[SourceWarning, ...] = ()
 
     def __post_init__(self) -> None:
         if self.complete and (self.removed or self.present is not None or self.unchanged):
