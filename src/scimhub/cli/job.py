@@ -97,13 +97,14 @@ def stop(name: str, database: str | None) -> None:
 @click.argument("name")
 @database_option
 def restart(name: str, database: str | None) -> None:
-    """Entra's Restart provisioning: the next cycle is initial (every object re-evaluated),
-    failed objects leave escrow and are retried by it, quarantine is lifted. The links
-    between source and target objects stay (nothing is matched or created again); to forget
-    them too, 'scimhub job reset'."""
+    """Entra's Restart provisioning: the next cycle is initial (every object re-evaluated,
+    the whole source read again: its watermark is cleared), failed objects leave escrow and
+    are retried by it, quarantine is lifted. The links between source and target objects
+    stay (nothing is matched or created again); to forget them too, 'scimhub job reset'."""
     state = EngineState(open_database(database))
     state.restart(_known(state, name).id)
-    click.echo(f"{name}: restarted; the next cycle is an initial one (links kept)")
+    click.echo(f"{name}: restarted; the next cycle is an initial one and reads the whole "
+               "source (links kept)")
 
 
 @job.command("reset")
@@ -112,9 +113,10 @@ def restart(name: str, database: str | None) -> None:
 @database_option
 def reset(name: str, yes: bool, database: str | None) -> None:
     """Forget what the job knows of its target (destructive): links, escrow, memberships
-    sent and the recorded target; the next cycle is initial and matches every object by
-    its matching attributes again, and may run against another target. Quarantine is
-    lifted; the job keeps its id and its log. Refused without --yes."""
+    sent, the recorded target, and the source's watermark; the next cycle is initial,
+    reads the whole source and matches every object by its matching attributes again, and
+    may run against another target. Quarantine is lifted; the job keeps its id and its
+    log. Refused without --yes."""
     if not yes:
         raise click.ClickException(
             f"'job reset' forgets every link of {name} to its target objects, so the next "

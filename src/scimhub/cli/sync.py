@@ -29,12 +29,21 @@ def print_summary(summary: CycleSummary, as_json: bool) -> None:
     counts = ", ".join(f"{k} {v}" for k, v in sorted(summary.counts.items())) or "no changes"
     click.echo(f"{summary.job}: {summary.kind} cycle {summary.cycle_id}: {counts}; "
                f"{summary.failures} failures, {summary.requests} requests, "
-               f"{summary.duration_s:.1f} s")
+               f"{summary.duration_s:.1f} s{_source(summary)}")
     for item in summary.planned:
         changes = "; ".join(f"{m['attribute']}: {m['old']!r} -> {m['new']!r}"
                             for m in item["modified"])
         click.echo(f"  would {item['action']} {item['kind']} {item['identity']}"
                    f"{': ' + changes if changes else ''}")
+
+
+def _source(summary: CycleSummary) -> str:
+    """What the import read: a delta source's cost is what incremental cycles are about."""
+    read = summary.source
+    if not read:
+        return ""
+    listed = f", {read['listed']} listed" if read.get("listed") else ""
+    return f"; source: {read['kind']} read, {read.get('fetched', 0)} fetched{listed}"
 
 
 @click.command()

@@ -4,6 +4,13 @@ The steps are Entra's (docs/entra.md §2.8): test connection, import, scope, mat
 perform action. The user goes through the cycle's own public steps
 (:meth:`Cycle.provision_user` and the rest), so what on-demand shows is what the next
 cycle would do. Values read through ``Redact()`` are shown as ``[Redact]``.
+
+The import reads as a cycle does (engine/source_mirror.py), but saves nothing: with a source
+the engine mirrors (LDAP, SCIM), a job that ran before reads only what changed since its
+watermark (the object asked for comes in the delta if it changed; the mirror has it
+otherwise) and the next cycle reads the same changes again, as Entra's on-demand leaves the
+cycle's watermark alone. A job that never ran has no mirror: that reads the whole directory
+once. The file source is read whole, as always.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from scimhub.engine.cycle.plan import Scope
 from scimhub.engine.cycle.provision import hide, redacted_sources
 from scimhub.engine.errors import SchemaMismatch, TargetError
 from scimhub.engine.identity import claim_job
-from scimhub.engine.sources import read_directory
+from scimhub.engine.source_mirror import read_source
 from scimhub.engine.sources.directory import Directory
 from scimhub.engine.target.client import ScimTarget
 from scimhub.engine.target.schema import bind_job
@@ -45,7 +52,6 @@ class OnDemandReport:
 
 async def provision_user(job: JobConfig, db: Database, object_id: str) -> OnDemandReport:
     report = OnDemandReport(object_id)
-    directory = await read_directory(job.source)
     state = EngineState(db)
     async with ScimTarget(job.target.url, job.target.token,
                           concurrency=job.target.concurrency, timeout=job.target.timeout) as target:
@@ -56,6 +62,7 @@ async def provision_user(job: JobConfig, db: Database, object_id: str) -> OnDema
             return report
         report.step("Test connection", True, "the target answered the probe")
         job_id = await claim_job(state, job, target)
+        directory = (await read_source(job.source, state, job_id, initial=False)).directory
         try:  # the target's schema: mappings checked, values typed (docs/entra.md §1.12.1)
             job = await bind_job(job, target)
         except SchemaMismatch as exc:

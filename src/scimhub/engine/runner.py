@@ -16,13 +16,18 @@ from contextlib import AbstractContextManager, nullcontext
 
 from scimhub.engine.config import JobConfig
 from scimhub.engine.cycle.cycle import Cycle, CycleSummary, never
-from scimhub.engine.errors import DeletionThresholdExceeded, JobTargetChanged, Unreachable
+from scimhub.engine.errors import (
+    DeletionThresholdExceeded,
+    JobTargetChanged,
+    SourceCredentialsRejected,
+    Unreachable,
+)
 from scimhub.engine.errors import JobBusy as JobBusy  # re-exported: their old home
 from scimhub.engine.errors import JobStopped as JobStopped
 from scimhub.engine.errors import LeaseLost as LeaseLost
 from scimhub.engine.identity import claim_job
 from scimhub.engine.notify import failure_digest, quarantine_message
-from scimhub.engine.sources import read_directory
+from scimhub.engine.source_mirror import SourceRead, read_source
 from scimhub.engine.target.client import ScimTarget
 from scimhub.engine.target.schema import bind_job
 from scimhub.store.database import Database
@@ -56,7 +61,6 @@ async def run_once(job: JobConfig, db: Database, *, dry_run: bool = False,
     stored = state.job(job.name)
     if stored is not None and stored.state.state == "stopped" and not dry_run:
         raise JobStopped(f"{job.name} is stopped; 'scimhub job start {job.name}' resumes it")
-    directory = await read_directory(job.source)
     async with ScimTarget(job.target.url, job.target.token,
                           concurrency=job.target.concurrency,
                           timeout=job.target.timeout) as target:
@@ -81,11 +85,20 @@ async def run_once(job: JobConfig, db: Database, *, dry_run: bool = False,
                                 "this one stopped its cycle")
 
         try:
+            imported = await _import(job, state, job_id, dry_run=dry_run)
             await _prove_credentials(target)
             job = await bind_job(job, target)  # the target's schema: mappings checked, typed
-            summary = await Cycle(job, state, target, directory, dry_run=dry_run,
-                                  progress=progress, stop=stop, heartbeat=heartbeat,
-                                  job_id=job_id).run()
+            cycle = Cycle(job, state, target, imported.directory, dry_run=dry_run,
+                          progress=progress, stop=stop, heartbeat=heartbeat, job_id=job_id)
+            cycle.summary.source = imported.stats
+            summary = await cycle.run()
+            if not dry_run:
+                _log_warnings(state, job_id, summary.cycle_id, imported)
+        except SourceCredentialsRejected as exc:
+            if not dry_run:
+                _quarantine(job, job_id, state, f"SourceCredentialsRejected: {exc}",
+                            in_cycle=False)
+            raise
         except Unreachable as exc:
             if not dry_run:  # a dry run writes nothing, the job's state included
                 _quarantine(job, job_id, state,
@@ -102,6 +115,34 @@ async def run_once(job: JobConfig, db: Database, *, dry_run: bool = False,
         _judge(job, job_id, state, summary)
         _digest(job, job_id, state, summary)
     return summary
+
+
+async def _import(job: JobConfig, state: EngineState, job_id: str, *,
+                  dry_run: bool) -> SourceRead:
+    """Entra's import step (engine/source_mirror.py): everything when the cycle is initial
+    (the first, after a restart or reset, after the mappings changed), else what changed
+    since the job's watermark, applied to its mirror of the source. Run under the job's lease,
+    so two workers never move one watermark; saved (mirror and watermark in one transaction)
+    as soon as the read succeeded, since the cycle works from the whole mirror and not from
+    the delta: what it fails to provision now, the next cycle still finds changed. A dry run
+    reads and saves nothing."""
+    last = state.last_cycle(job_id)
+    initial = last is None or last.fingerprint != job.fingerprint
+    imported = await read_source(job.source, state, job_id, initial=initial)
+    if imported.warnings:
+        imported.stats["warnings"] = len(imported.warnings)
+    if not dry_run:
+        imported.save(state, job_id)
+    return imported
+
+
+def _log_warnings(state: EngineState, job_id: str, cycle_id: str, imported: SourceRead) -> None:
+    """Bad input the source skipped, logged against its object (its import step failed);
+    the rest of the cycle went on."""
+    state.write_log(job_id, cycle_id, [LogEntry(
+        w.kind, w.object_id, None, w.object_id, "skip", "failure", "InvalidSourceData",
+        w.reason, steps=({"step": "import", "outcome": "failure", "reason": w.reason},))
+        for w in imported.warnings])
 
 
 async def _prove_credentials(target: ScimTarget) -> None:

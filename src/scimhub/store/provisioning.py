@@ -9,7 +9,7 @@ job row. The name is a unique, human lookup: ``job(name)`` finds the row,
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypedDict
@@ -26,8 +26,10 @@ from scimhub.store.provisioning_tables import (
     prov_log,
     prov_members,
     prov_objects,
+    prov_source,
+    prov_source_objects,
 )
-from scimhub.store.sql import dump_json, load_json
+from scimhub.store.sql import Tx, dump_json, load_json
 
 #: The kind of the cycle record that a provision on demand writes its log entries under; it
 #: never decides whether the next scheduled cycle is initial or incremental.
@@ -118,6 +120,20 @@ class LogEntry:
     steps: tuple[Step, ...] = ()
 
 
+#: An object of a source's mirror: its kind ("user" or "group") and its source id.
+MirrorKey = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """A job's watermark and the identity of the source it was given by (its ``[source]``
+    type and a fingerprint of that table without secrets)."""
+
+    source_type: str
+    fingerprint: str
+    watermark: str | None
+
+
 @dataclass(frozen=True)
 class JobState:
     state: str = "enabled"
@@ -181,6 +197,34 @@ def _upsert_objects(is_sqlite: bool) -> Any:
                                             "gone_since")})
 
 
+def _upsert_mirror(is_sqlite: bool) -> Any:
+    dialect_insert = sqlite.insert if is_sqlite else postgresql.insert
+    stmt = dialect_insert(prov_source_objects).values(
+        job_id=bindparam("job_id"), kind=bindparam("kind"), source_id=bindparam("source_id"),
+        data=bindparam("data"))
+    return stmt.on_conflict_do_update(index_elements=["job_id", "kind", "source_id"],
+                                      set_={"data": stmt.excluded.data})
+
+
+def _upsert_source(is_sqlite: bool) -> Any:
+    dialect_insert = sqlite.insert if is_sqlite else postgresql.insert
+    stmt = dialect_insert(prov_source).values(
+        job_id=bindparam("job_id"), source_type=bindparam("source_type"),
+        fingerprint=bindparam("fingerprint"), watermark=bindparam("watermark"),
+        updated=bindparam("updated"))
+    return stmt.on_conflict_do_update(
+        index_elements=["job_id"],
+        set_={c: stmt.excluded[c] for c in ("source_type", "fingerprint", "watermark",
+                                            "updated")})
+
+
+_INSERT_MIRROR = insert(prov_source_objects).values(
+    job_id=bindparam("job_id"), kind=bindparam("kind"), source_id=bindparam("source_id"),
+    data=bindparam("data"))
+_DELETE_MIRROR = delete(prov_source_objects).where(
+    prov_source_objects.c.job_id == bindparam("job_id"),
+    prov_source_objects.c.kind == bindparam("kind"),
+    prov_source_objects.c.source_id == bindparam("source_id"))
 _INSERT_LOG = insert(prov_log).values(**{c.name: bindparam(c.name) for c in prov_log.columns
                                           if c.name != "id"})
 _INSERT_MEMBER = insert(prov_members).values(job_id=bindparam("job_id"), group_id=bindparam("g"),
@@ -194,6 +238,8 @@ class EngineState:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._upsert = _upsert_objects(db.is_sqlite)
+        self._upsert_mirror = _upsert_mirror(db.is_sqlite)
+        self._upsert_source = _upsert_source(db.is_sqlite)
 
     # -- job identity ---------------------------------------------------------
 
@@ -325,11 +371,14 @@ class EngineState:
         """Entra's Restart provisioning (docs/entra.md §2.1.1): the watermark is cleared (the
         next cycle is initial and re-evaluates every object), the escrow too (failed objects
         are retried by that cycle, not after their back-off), and the job leaves quarantine
-        and runs again if stopped. The links stay: the initial cycle updates the objects it
-        knows without matching them again, and creates nothing twice. So do the memberships
-        sent, the recorded target, the cycles and the log.
+        and runs again if stopped. The source's watermark and mirror go too, so that cycle
+        reads the whole directory (``since=None``) instead of what changed. The links stay:
+        the initial cycle updates the objects it knows without matching them again, and
+        creates nothing twice. So do the memberships sent, the recorded target, the cycles
+        and the log.
         """
         with self.db.write() as tx:
+            _clear_source(tx, job_id)
             tx.execute(update(prov_objects).where(prov_objects.c.job_id == job_id)
                        .values(attempts=0, retry_after=None))
             tx.execute(update(prov_jobs).where(prov_jobs.c.id == job_id)
@@ -338,13 +387,15 @@ class EngineState:
 
     def reset(self, job_id: str) -> None:
         """The destructive restart (Entra's Graph ``restart`` with ``resetScope: Full``,
-        docs/entra.md §2.1.1): everything a restart clears, and also the links, the escrow,
+        docs/entra.md §2.1.1): everything a restart clears (the source's watermark and
+        mirror included), and also the links, the escrow,
         the memberships sent and the recorded target, so the next cycle matches every object
         by its matching attributes again and may run against another target. The id, the
         name, the cycles and the log stay: they are history, and the console attributes log
         entries to tenants through their cycle.
         """
         with self.db.write() as tx:
+            _clear_source(tx, job_id)
             for table in (prov_objects, prov_members):
                 tx.execute(delete(table).where(table.c.job_id == job_id))
             tx.execute(update(prov_jobs).where(prov_jobs.c.id == job_id)
@@ -439,6 +490,53 @@ class EngineState:
                     prov_members.c.job_id == job_id,
                     prov_members.c.group_id.in_(list(source_ids))))
 
+    # -- the source's mirror and watermark -----------------------------------
+
+    def source_state(self, job_id: str) -> SourceState | None:
+        """The job's watermark and its source's identity; None before the first save."""
+        with self.db.read() as tx:
+            row = tx.first(select(prov_source.c.source_type, prov_source.c.fingerprint,
+                                  prov_source.c.watermark)
+                           .where(prov_source.c.job_id == job_id))
+        return SourceState(str(row[0]), str(row[1]), row[2]) if row else None
+
+    def load_mirror(self, job_id: str) -> dict[MirrorKey, dict[str, Any]]:
+        """Every object of the job's mirror, in one query (100,000 users: one round trip)."""
+        with self.db.read() as tx:
+            rows = tx.all(select(prov_source_objects.c.kind, prov_source_objects.c.source_id,
+                                 prov_source_objects.c.data)
+                          .where(prov_source_objects.c.job_id == job_id))
+        return {(str(r[0]), str(r[1])): load_json(r[2]) for r in rows}
+
+    def save_source(self, job_id: str, state: SourceState, *,
+                    changed: Mapping[MirrorKey, Mapping[str, Any]],
+                    removed: Iterable[MirrorKey] = (), replace: bool = False) -> None:
+        """The watermark and the mirror's changes, in ONE transaction: a crash between them
+        would otherwise leave a watermark past changes the mirror never got (lost for good,
+        as the next delta starts after them). ``replace``: the mirror becomes exactly
+        ``changed`` (a complete read of a source with another identity, or a first one);
+        otherwise only the rows named are written or deleted."""
+        upserts = [{"job_id": job_id, "kind": kind, "source_id": sid, "data": dump_json(obj)}
+                   for (kind, sid), obj in changed.items()]
+        deletes = [{"job_id": job_id, "kind": kind, "source_id": sid} for kind, sid in removed]
+        with self.db.write() as tx:
+            if replace:
+                tx.execute(delete(prov_source_objects)
+                           .where(prov_source_objects.c.job_id == job_id))
+            elif deletes:
+                tx.execute_many(_DELETE_MIRROR, deletes)
+            if upserts:
+                tx.execute_many(_INSERT_MIRROR if replace else self._upsert_mirror, upserts)
+            tx.execute(self._upsert_source, {
+                "job_id": job_id, "source_type": state.source_type,
+                "fingerprint": state.fingerprint, "watermark": state.watermark,
+                "updated": now()})
+
+    def clear_source(self, job_id: str) -> None:
+        """Forget the watermark and the mirror: the next cycle reads everything."""
+        with self.db.write() as tx:
+            _clear_source(tx, job_id)
+
     # -- memberships sent ---------------------------------------------------
 
     def load_members(self, job_id: str) -> dict[str, set[str]]:
@@ -517,6 +615,11 @@ class EngineState:
             e["modified"] = load_json(e["modified"]) or []
             e["steps"] = load_json(e["steps"]) or []
         return entries
+
+
+def _clear_source(tx: Tx, job_id: str) -> None:
+    for table in (prov_source_objects, prov_source):
+        tx.execute(delete(table).where(table.c.job_id == job_id))
 
 
 def _job(row: Any) -> JobRecord:

@@ -126,6 +126,35 @@ prov_log = Table(
     Index("ix_prov_log_cycle", "cycle_id"),
 )
 
+#: A delta-capable source's state per job (migration 0009): the watermark to ask for changes
+#: from, and the identity of the source it belongs to (its type and a fingerprint of its
+#: ``[source]`` table without secrets), so that a job pointed at another directory starts
+#: over with a complete read instead of applying that directory's changes to this mirror.
+prov_source = Table(
+    "prov_source",
+    metadata,
+    Column("job_id", String(36), primary_key=True),
+    Column("source_type", String(20), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    #: Opaque to the engine: what the source gave to ask from next time.
+    Column("watermark", Text),
+    Column("updated", String(32), nullable=False),
+    ForeignKeyConstraint(["job_id"], ["prov_jobs.id"], ondelete="CASCADE"),
+)
+
+#: The engine's mirror of a delta-capable source: every object as last read (a delta names
+#: only what changed, and the cycle runs over the whole directory), one row per object so
+#: that a delta saves only the rows it changed.
+prov_source_objects = Table(
+    "prov_source_objects",
+    metadata,
+    Column("job_id", String(36), primary_key=True),
+    Column("kind", String(8), primary_key=True),
+    Column("source_id", String(200), primary_key=True),
+    Column("data", Json, nullable=False),
+    ForeignKeyConstraint(["job_id"], ["prov_jobs.id"], ondelete="CASCADE"),
+)
+
 #: Every API token digest a tenant was ever issued, revoked ones included. Authentication
 #: never reads it (only ``api_tokens``, where a reset deletes the old token), so a revoked
 #: token can never sign in again; the console reads it so that the provisioning history

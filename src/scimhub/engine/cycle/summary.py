@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from scimhub.engine.types import PlannedWrite, Report
 
@@ -26,6 +26,9 @@ class CycleSummary:
     #: A dry run's writes, as they would have been sent (redacted values as ``[Redact]``).
     planned: list[PlannedWrite] = field(default_factory=list)
     error: str | None = None
+    #: What the import read (engine/source_mirror.py): ``kind`` ("complete", "delta",
+    #: "unchanged"), ``fetched`` (entries read with their attributes), ``listed`` (ids only).
+    source: dict[str, Any] | None = None
 
     def to_dict(self) -> Report:
         body: Report = {
@@ -35,6 +38,8 @@ class CycleSummary:
             "duration_s": round(self.duration_s, 3)}
         if self.dry_run:
             body["planned"] = self.planned
+        if self.source is not None:
+            body["source"] = self.source
         if self.error:
             body["error"] = self.error
         return body
