@@ -102,6 +102,9 @@ class Source(Protocol):
 
     #: What the messages call it (a file's path, a server's URL): never a secret.
     description: str
+    # Optional: a class attribute ``keeps_mirror = False`` says the source holds no history
+    # (it always answers complete): the engine then keeps no mirror of it. Any other source
+    # is mirrored (engine/source_mirror.py), which a source answering deltas needs.
 
     async def read(self, since: Watermark | None = None) -> Snapshot:
         """Everything (``since=None``: a complete snapshot), or what changed since ``since``.

@@ -32,6 +32,10 @@ class FileSource:
     """A JSON or CSV export (``load_file``), read in a thread: a large file takes a second or
     more to parse, and ``scimhub sync`` runs several jobs in one event loop."""
 
+    #: A file holds no history: every read is complete, so the engine keeps no mirror of it
+    #: (engine/source_mirror.py) and a 100,000-user file costs no extra storage per cycle.
+    keeps_mirror = False
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self.description = str(path)
