@@ -148,19 +148,24 @@ def _job(data: Mapping[str, Any], path: Path) -> JobConfig:
         raise ConfigError(f"{path}: [job] name is required")
     where = f"{path} (job {name})"
     try:
+        source = _source(_table(data, "source", where), path.parent, where)
+        scim = source.type == "scim"  # a SCIM source passes its users through unchanged
         return JobConfig(
             name=name,
             interval_seconds=parse_duration(job.get("interval", "40m"), f"{where} interval"),
-            source=_source(_table(data, "source", where), path.parent, where),
+            source=source,
             target=_target(_table(data, "target", where), where),
             scope_mode=_scope_mode(_table(data, "scope", where), where),
             scoping=_scoping(_table(data, "scope", where), where),
             group_scoping=_scoping(_table(data, "scope", where), where, "group_filters"),
             user_mappings=tuple(parse_mappings(
-                _table(data, "mappings", where).get("users", defaults.USER_MAPPINGS), USER,
-                f"{where} mappings.users")),
+                _table(data, "mappings", where).get(
+                    "users", defaults.SCIM_USER_MAPPINGS if scim else defaults.USER_MAPPINGS),
+                USER, f"{where} mappings.users")),
             group_mappings=tuple(parse_mappings(
-                _table(data, "mappings", where).get("groups", defaults.GROUP_MAPPINGS), GROUP,
+                _table(data, "mappings", where).get(
+                    "groups", defaults.SCIM_GROUP_MAPPINGS if scim else defaults.GROUP_MAPPINGS),
+                GROUP,
                 f"{where} mappings.groups")),
             actions=_actions(_table(data, "actions", where), where),
             quarantine=_quarantine(_table(data, "quarantine", where), where),

@@ -21,16 +21,20 @@ from scimhub.engine.sources.base import (
 )
 from scimhub.engine.sources.directory import Directory
 from scimhub.engine.sources.file import FileSource
+from scimhub.engine.sources.scim import ScimSource
+from scimhub.engine.sources.scim import check_options as check_scim_options
 
 #: Each source type, and how to open one from its configuration.
 SOURCES: dict[str, Callable[[SourceConfig], Source]] = {
     "file": lambda config: FileSource(config.path or config.base),
+    "scim": ScimSource,
 }
 
 #: Each source type's check of its ``[source]`` options, run when the job loads (a
 #: ``ConfigError`` naming the key); types without one here are not built yet.
 OPTION_CHECKS: dict[str, Callable[[SourceConfig], None]] = {
     "file": lambda config: None,
+    "scim": check_scim_options,
 }
 
 

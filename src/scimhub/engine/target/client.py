@@ -99,11 +99,12 @@ class ScimTarget:
                  on_attempt: AttemptHook | None = None,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
                  rng: random.Random | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 verify: ssl.SSLContext | bool = True) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.client = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"), transport=transport, timeout=timeout,
+            base_url=base_url.rstrip("/"), transport=transport, timeout=timeout, verify=verify,
             limits=httpx.Limits(max_connections=concurrency,
                                 max_keepalive_connections=concurrency),
             headers={"Authorization": f"Bearer {token}", "Accept": SCIM_JSON,
@@ -292,6 +293,13 @@ class ScimTarget:
             raise
         _expect(response, 204, 200)
         return True
+
+    async def read_document(self, path: str) -> tuple[Document, httpx.Headers]:
+        """``GET path`` (relative to the base URL, query included), retried as every read, as
+        a JSON object with the answer's headers: what a SCIM source pages with (its ``Date``
+        bounds the watermark)."""
+        response = await self._send("GET", path)
+        return _json(response), response.headers
 
     async def discover(self, endpoint: str) -> Document:
         """``GET /ServiceProviderConfig``, ``/Schemas`` or ``/ResourceTypes``."""
