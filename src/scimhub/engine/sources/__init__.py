@@ -21,12 +21,15 @@ from scimhub.engine.sources.base import (
 )
 from scimhub.engine.sources.directory import Directory
 from scimhub.engine.sources.file import FileSource
+from scimhub.engine.sources.ldap import check_options as check_ldap_options
+from scimhub.engine.sources.ldap import open_ldap
 from scimhub.engine.sources.scim import ScimSource
 from scimhub.engine.sources.scim import check_options as check_scim_options
 
 #: Each source type, and how to open one from its configuration.
 SOURCES: dict[str, Callable[[SourceConfig], Source]] = {
     "file": lambda config: FileSource(config.path or config.base),
+    "ldap": open_ldap,
     "scim": ScimSource,
 }
 
@@ -34,6 +37,7 @@ SOURCES: dict[str, Callable[[SourceConfig], Source]] = {
 #: ``ConfigError`` naming the key); types without one here are not built yet.
 OPTION_CHECKS: dict[str, Callable[[SourceConfig], None]] = {
     "file": lambda config: None,
+    "ldap": check_ldap_options,
     "scim": check_scim_options,
 }
 
