@@ -116,8 +116,11 @@ class Slapd:
         ldif.write_text(BASE_LDIF.format(suffix=SUFFIX, service_dn=SERVICE_DN,
                                          service_password=SERVICE_PASSWORD) + seed_ldif)
         # -w: slapadd writes the contextCSN syncprov would (so a seeded database has one).
-        subprocess.run(["/usr/sbin/slapadd", "-q", "-w", "-f", str(self.workdir / "slapd.conf"),
-                        "-l", str(ldif)], check=True, capture_output=True, timeout=3600)
+        done = subprocess.run(["/usr/sbin/slapadd", "-q", "-w", "-f",
+                               str(self.workdir / "slapd.conf"), "-l", str(ldif)],
+                              check=False, capture_output=True, text=True, timeout=3600)
+        if done.returncode != 0:
+            raise RuntimeError(f"slapadd failed: {done.stderr}")
 
     def write_config(self) -> None:
         """slapd.conf from the fields (``service_limit`` included); read at the next start."""

@@ -621,6 +621,9 @@ class LdapSource:
         for oid, entry in users.items():
             obj = self._values(entry, o.user_attributes, "user", oid, read)
             obj["accountEnabled"] = self._enabled(entry, oid, disabled, read)
+            # ``manager`` is Entra's name for the manager's objectId: the LDAP attribute of
+            # that name (a DN) never reaches the engine as it is.
+            obj.pop(entry.names.get("manager", "manager"), None)
             manager = entry.values("manager")
             if manager:
                 dn = _decode(manager[0])
