@@ -338,12 +338,14 @@ class IndexOnlyProxy(ThreadedServer):
     """A SCIM provider without RFC 9865 cursors (ServiceProviderConfig says ``cursor:
     false``, a ``cursor`` parameter is refused), and, with ``refuse_delta``, without
     filtering on ``meta.lastModified`` (400 invalidFilter), in front of a real scimhub.
-    ``truncate`` ends every Users listing after its first page while ``totalResults`` still
-    counts every user: a provider that loses pages."""
+    ``truncate`` makes it lose every Users page after the first while ``totalResults`` still
+    counts every user: by index, the later pages come back empty; with ``cursors`` on (the
+    provider's own cursor paging passed through), the first page has no ``nextCursor``."""
 
     def __init__(self, upstream: str, port: int) -> None:
         super().__init__(port)
         self.upstream = upstream.rstrip("/")
+        self.cursors = False
         self.refuse_delta = False
         self.truncate = False
         self.queries: list[str] = []
@@ -366,21 +368,20 @@ class IndexOnlyProxy(ThreadedServer):
     async def _get(self, request: web.Request) -> web.Response:
         tail, query = request.match_info["tail"], request.query
         self.queries.append(f"{tail}?{request.query_string}")
-        if "cursor" in query:
+        if "cursor" in query and not self.cursors:
             return _scim_error(400, "invalidValue", "cursor paging is not supported")
         if self.refuse_delta and "lastmodified" in query.get("filter", "").lower():
             return _scim_error(400, "invalidFilter", "meta.lastModified cannot be filtered")
-        if self.truncate and tail == "Users" and int(query.get("startIndex", "1")) > 1:
-            body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
-                    "totalResults": 99, "startIndex": int(query["startIndex"]),
-                    "itemsPerPage": 0, "Resources": []}
-            return web.json_response(body)
         async with self._session.get(f"{self.upstream}/{tail}", params=query, headers={
                 "Authorization": request.headers.get("Authorization", "")}) as answer:
             body = await answer.json(content_type=None)
-            if tail == "ServiceProviderConfig":
-                body["pagination"] = {"cursor": False, "index": True}
-            return web.json_response(body, status=answer.status)
+        if tail == "ServiceProviderConfig" and not self.cursors:
+            body["pagination"] = {"cursor": False, "index": True}
+        if self.truncate and tail == "Users" and "totalResults" in body:
+            body.pop("nextCursor", None)
+            if int(query.get("startIndex", "1")) > 1:
+                body["Resources"], body["itemsPerPage"] = [], 0
+        return web.json_response(body, status=answer.status)
 
 
 def _scim_error(status: int, scim_type: str, detail: str) -> web.Response:
@@ -429,20 +430,23 @@ def test_a_provider_without_cursors_is_paged_by_index_and_a_refused_delta_reads_
         "the refusal is remembered: no second try"
 
 
+@pytest.mark.parametrize("paging", ["index", "cursor"])
 def test_a_truncated_listing_fails_the_cycle_and_deprovisions_nothing(
-        hub: ServerProcess, tmp_path: Path, proxy: IndexOnlyProxy) -> None:
-    job = Job(hub, tmp_path, "cut-", url=proxy.url)
+        hub: ServerProcess, tmp_path: Path, proxy: IndexOnlyProxy, paging: str) -> None:
+    prefix = f"cut{paging}-"
+    proxy.cursors = paging == "cursor"
+    job = Job(hub, tmp_path, prefix, url=proxy.url)
     for n in ("ada", "grace", "alan", "edsger"):
-        job.source.user(f"cut-{n}@contoso.example", n.title(), "Cut")
+        job.source.user(f"{prefix}{n}@contoso.example", n.title(), "Cut")
     assert job.sync()["failures"] == 0
-    assert len(job.target.users("cut-")) == 4
+    assert len(job.target.users(prefix)) == 4
+    assert any(("cursor=" in q) == proxy.cursors for q in proxy.queries if q.startswith("Users"))
     proxy.truncate = True
     for extra in ((), ("--dry-run",)):
         result = job.run("sync", "--once", "--json", *extra)
         assert result.returncode != 0, result.stdout
-        assert "truncated listing" in result.stdout + result.stderr, result.stdout + \
-            result.stderr
-    users = job.target.users("cut-")
+        assert "truncated listing" in result.stderr, result.stdout + result.stderr
+    users = job.target.users(prefix)
     assert len(users) == 4 and all(u["active"] for u in users.values()), "nothing deprovisioned"
     proxy.truncate = False
     again = job.sync()
