@@ -25,7 +25,8 @@ OK, FAILED, BAD_ARGUMENTS = 0, 1, 2
               show_default=True, help="Seconds to wait for each answer.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as a JSON object.")
 @click.option("--config", "config", default=None, type=click.Path(path_type=Path),
-              help="A job file: its mappings are checked against the target's schema.")
+              help="A job file: its mappings are checked against the target's schema and "
+              "its source is proved (bind, base DN, users and groups selected).")
 @click.option("--job", "job_name", default=None, help="The job of --config (default: its only "
               "job).")
 @click.pass_context
@@ -34,7 +35,9 @@ def test_connection_command(ctx: click.Context, tenant_url: str | None, token: s
                             job_name: str | None) -> None:
     """What Entra's Test Connection does: probe the target for a user and a group that do
     not exist, and check its discovery endpoints; with --config, also bind the job's
-    mappings to the attributes the target advertises."""
+    mappings to the attributes the target advertises and prove the job's source (its
+    check steps, e.g. an LDAP bind, the base DN, how many users and groups the filters
+    select). Exits 1 when any step failed, the source's included."""
     job = None
     if config is not None:
         jobs = load_job_file(config, job_name)

@@ -7,6 +7,10 @@ attribute list the engine binds mappings to (docs/entra.md §1.12.1; a warning w
 advertises nothing, as the built-in schema is then used); and, when a job is given, its
 mappings bound to that list: a mapping naming an attribute the target lacks fails the test, as
 it would fail the job's next cycle. The first failure stops the test; warnings do not.
+
+With a job, the job's source is proved too (its ``Source.check()``: for LDAP the bind, the base
+DN found, how many users and groups the filters select; for a file, that it parses), each step
+named ``source: ...``. Those run whether or not the target passed, so one run shows both ends.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import httpx
 
 from scimhub.engine.errors import (
     CredentialsRejected,
+    EngineError,
     SchemaMismatch,
     ServiceIncompatible,
     TargetError,
@@ -89,7 +94,24 @@ async def test_connection(base_url: str, token: str, *, timeout: float = 10.0,
             report.steps.append(await check(target, report))
             if not report.ok:
                 break
+    if job is not None:
+        report.steps.extend(await source_steps(job))
     return report
+
+
+async def source_steps(job: JobConfig) -> list[Step]:
+    """The job's ``Source.check()`` as report steps. A source that cannot even be opened (an
+    option it refuses, a password variable unset) is one failed step; the message is the
+    source's own, which never holds a secret."""
+    from scimhub.engine.sources import open_source  # the sources import the job's config
+
+    try:
+        checks = await open_source(job.source).check()
+    except EngineError as exc:
+        return [Step(f"source ({job.source.type})", False, str(exc))]
+    if not checks:
+        return [Step(f"source ({job.source.type})", True, "nothing to check", warning=True)]
+    return [Step(f"source: {c.name}", c.ok, c.detail) for c in checks]
 
 
 test_connection.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
