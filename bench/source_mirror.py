@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import sys
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 from scimhub.engine.config import SourceConfig
@@ -86,8 +84,7 @@ def main() -> None:
         users.update(delta)
         for _, uid in gone:
             users.pop(uid)
-        step("complete re-read, same data", dataclasses.replace(
-            Snapshot(Directory(users, groups), "w4")))
+        step("complete re-read, same data", Snapshot(Directory(users, groups), "w4"))
         db.dispose()
 
 
