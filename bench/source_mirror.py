@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 import tempfile
 import time
 from typing import Any
@@ -22,7 +21,7 @@ from scimhub.engine.config import SourceConfig
 from scimhub.engine.sample import sample_directory
 from scimhub.engine.source_mirror import read_source
 from scimhub.engine.sources import SOURCES
-from scimhub.engine.sources.base import Snapshot, SourceCheck, Watermark
+from scimhub.engine.sources.base import Snapshot, SourceCheck, SourceKind, Watermark
 from scimhub.engine.sources.directory import Directory
 from scimhub.store.database import Database
 from scimhub.store.migrate import migrate
@@ -77,7 +76,8 @@ def main() -> None:
         step("initial (complete)", Snapshot(Directory(users, groups), "w1"), initial=True)
         changed = list(users.values())[:: 100]
         delta: dict[str, Any] = {u["objectId"]: {**u, "department": "Changed"} for u in changed}
-        gone = frozenset(("user", uid) for uid in list(users)[1::1000])
+        gone: frozenset[tuple[SourceKind, str]] = frozenset(
+            ("user", uid) for uid in list(users)[1::1000])
         step("delta (1% changed, 0.1% gone)", Snapshot(Directory(delta, {}), "w2", complete=False,
                                                     removed=gone))
         step("unchanged", Snapshot(Directory(), "w3", complete=False, unchanged=True))
@@ -89,4 +89,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
