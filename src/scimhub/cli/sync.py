@@ -13,6 +13,7 @@ from scimhub.cli.options import database_option, load_job_file, open_database
 from scimhub.engine import (
     CycleSummary,
     EngineError,
+    SourceCredentialsRejected,
     SourceError,
     TargetError,
     run_forever,
@@ -67,7 +68,11 @@ def sync(config: Path, job_name: str | None, once: bool, dry_run: bool, as_json:
             with terminal_progress() as progress:
                 summary = asyncio.run(run_once(job, db, dry_run=dry_run, progress=progress))
         except SourceError as exc:
-            raise click.ClickException(f"{job.name}: source: {exc}") from None
+            # A refused bind (or source token) quarantines the job, as a refused target
+            # token does; nothing else a source raises does.
+            quarantined = isinstance(exc, SourceCredentialsRejected) and not dry_run
+            raise click.ClickException(
+                f"{job.name}: {'quarantined, ' if quarantined else ''}source: {exc}") from None
         except TargetError as exc:
             # Rejected credentials quarantine the job; a target that did not answer in
             # time does not: say which, from the job's state rather than the error.
