@@ -39,7 +39,7 @@ include {schema}/cosine.schema
 include {schema}/inetorgperson.schema
 include {schema}/nis.schema
 include {ad_schema}
-pidfile {workdir}/slapd.pid
+{tls}pidfile {workdir}/slapd.pid
 argsfile {workdir}/slapd.args
 modulepath /usr/lib/ldap
 moduleload back_mdb
@@ -86,6 +86,48 @@ userPassword: {service_password}
 """
 
 
+def make_certificates(workdir: Path) -> None:
+    """A throwaway CA (ca.pem) and a server certificate for localhost only, signed by it
+    (server.pem, server.key): ``ldaps://localhost`` passes the checks, ``ldaps://127.0.0.1``
+    is the wrong name."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "scimhub test CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+          .not_valid_before(now - datetime.timedelta(minutes=5))
+          .not_valid_after(now + datetime.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False,
+                                       False), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+            .issuer_name(ca_name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]),
+                           critical=False)
+            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]),
+                           critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    pem = serialization.Encoding.PEM
+    (workdir / "ca.pem").write_bytes(ca.public_bytes(pem))
+    (workdir / "server.pem").write_bytes(cert.public_bytes(pem))
+    (workdir / "server.key").write_bytes(key.private_bytes(
+        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    (workdir / "server.key").chmod(0o600)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -99,11 +141,23 @@ class Slapd:
     #: Stop the service account's paged searches after this many entries (a truncated read).
     service_limit: int | None = None
     port: int = field(default_factory=free_port)
+    #: Also serve ldaps:// on ``tls_port`` and StartTLS, with a certificate for localhost
+    #: signed by a throwaway CA (``ca_file``).
+    tls: bool = False
+    tls_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"ldap://127.0.0.1:{self.port}"
+
+    @property
+    def ldaps_url(self) -> str:
+        return f"ldaps://localhost:{self.tls_port}"
+
+    @property
+    def ca_file(self) -> Path:
+        return self.workdir / "ca.pem"
 
     def configure(self, seed_ldif: str) -> None:
         """Write the configuration and load the base entries plus ``seed_ldif`` offline."""
@@ -127,8 +181,14 @@ class Slapd:
         limits = (f'limits dn.exact="{SERVICE_DN}" size.soft={self.service_limit} '
                   f"size.hard={self.service_limit} size.prtotal={self.service_limit}\n"
                   if self.service_limit is not None else "")
+        tls = ""
+        if self.tls:
+            make_certificates(self.workdir)
+            tls = (f"TLSCACertificateFile {self.workdir}/ca.pem\n"
+                   f"TLSCertificateFile {self.workdir}/server.pem\n"
+                   f"TLSCertificateKeyFile {self.workdir}/server.key\n")
         (self.workdir / "slapd.conf").write_text(CONFIG.format(
-            schema=SCHEMA, ad_schema=HERE / "ad.schema", workdir=self.workdir,
+            tls=tls, schema=SCHEMA, ad_schema=HERE / "ad.schema", workdir=self.workdir,
             size_limit=self.size_limit, suffix=SUFFIX, root_dn=ROOT_DN,
             root_password=ROOT_PASSWORD, service_dn=SERVICE_DN, limits=limits))
 
@@ -136,7 +196,9 @@ class Slapd:
         log = open(self.workdir / "slapd.log", "wb")  # noqa: SIM115
         self.process = subprocess.Popen(
             ["/usr/sbin/slapd", "-d", "0", "-f", str(self.workdir / "slapd.conf"),
-             "-h", f"ldap://127.0.0.1:{self.port}/"], stdout=log, stderr=subprocess.STDOUT)
+             "-h", f"ldap://127.0.0.1:{self.port}/"
+             + (f" ldaps://127.0.0.1:{self.tls_port}/" if self.tls else "")],
+            stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

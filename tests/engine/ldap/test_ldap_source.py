@@ -267,3 +267,22 @@ def test_source_keys_are_checked_at_load(options: dict[str, Any], message: str,
     table = {k: v for k, v in table.items() if v is not None}
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(".", r"\.")):
         check_options(SourceConfig("ldap", None, table, tmp_path))
+
+
+def test_ldaps_and_starttls_check_the_certificate(make_slapd: MakeSlapd) -> None:
+    server = make_slapd(ou("people") + person("ada", "Ada", "Lovelace"), tls=True)
+    ca = str(server.ca_file)
+    starttls = f"ldap://localhost:{server.port}"
+    assert len(read(source(server, url=server.ldaps_url, ca_file=ca)).directory.users) == 1
+    assert len(read(source(server, url=starttls, tls="starttls",
+                           ca_file=ca)).directory.users) == 1
+    # Certificate checks are on by default: a CA the machine does not trust is refused...
+    for options in ({"url": server.ldaps_url}, {"url": starttls, "tls": "starttls"}):
+        with pytest.raises(SourceError, match=r"certificate verify failed"):
+            read(source(server, **options))
+    # ... and so is a certificate for another name, even from the trusted CA ...
+    with pytest.raises(SourceError, match=r"TLS failed: .* not for the host name 127\.0\.0\.1"):
+        read(source(server, url=f"ldaps://127.0.0.1:{server.tls_port}", ca_file=ca))
+    # ... unless the checks are turned off explicitly.
+    assert len(read(source(server, url=f"ldaps://127.0.0.1:{server.tls_port}",
+                           verify=False)).directory.users) == 1

@@ -843,5 +843,10 @@ def _reason(exc: BaseException) -> str:
     """An ldap3 exception's text without anything that could hold a secret (ldap3 puts no
     password in its messages; this only trims its nested reprs)."""
     text = str(exc) or type(exc).__name__
+    mismatch = re.search(r"certificate \{.*\} doesn't match (?:any name in )?(.*?)\s*$",
+                         text, re.S)
+    if mismatch:  # ldap3 prints the whole certificate; say what is wrong instead
+        names = mismatch.group(1).strip("[]'")
+        return f"TLS failed: the server's certificate is not for the host name {names}"
     return text.splitlines()[0][:300]
 
