@@ -79,7 +79,8 @@ ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 KEYS = frozenset({"type", "url", "token_env", "page_size", "timeout", "user_filter",
                   "group_filter", "ca_file", "tls_verify", "paging", "incremental", "overlap",
                   "assigned_groups", "concurrency"})
-#: Entra's source name ← the flattened SCIM path it is read from (the first that has a value).
+#: Entra's source name ← the flattened SCIM path it is read from (the first that has a value):
+#: Microsoft's default user mapping (docs/entra.md §1.4.8) read backwards.
 SCIM_TO_ENTRA: dict[str, tuple[str, ...]] = {
     "userPrincipalName": ("userName",),
     "displayName": ("displayName",),
@@ -88,6 +89,8 @@ SCIM_TO_ENTRA: dict[str, tuple[str, ...]] = {
     "mail": ("emails[primary eq true].value", 'emails[type eq "work"].value', "emails.value"),
     "mobile": ('phoneNumbers[type eq "mobile"].value',),
     "telephoneNumber": ('phoneNumbers[type eq "work"].value',),
+    "facsimileTelephoneNumber": ('phoneNumbers[type eq "fax"].value',),
+    "physicalDeliveryOfficeName": ('addresses[type eq "other"].formatted',),
     "jobTitle": ("title",),
     "preferredLanguage": ("preferredLanguage",),
     "usageLocation": ("locale",),
