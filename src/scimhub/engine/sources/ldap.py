@@ -399,9 +399,26 @@ class LdapSource:
                 usn = entry.values("highestCommittedUSN")
                 dsa = entry.values("dsServiceName")
                 if usn:
-                    return ([usn[0].decode("ascii")],
-                            dsa[0].decode("utf-8", "replace") if dsa else None)
+                    return [usn[0].decode("ascii")], self._dc_identity(conn, read, dsa)
         return None, None
+
+    def _dc_identity(self, conn: Any, read: _Read, dsa: list[bytes]) -> str | None:
+        """The DC the USNs come from: its NTDS Settings DN (``dsServiceName``) and that
+        entry's ``invocationId``, which changes when the DC is restored from a backup (its
+        USNs then go back), as Microsoft's USN-polling example keeps both: another DC, or the
+        same one restored, makes the next read complete."""
+        if not dsa:
+            return None
+        name = dsa[0].decode("utf-8", "replace")
+        try:
+            for entry in self._search(conn, name, "(objectClass=*)", ["invocationId"], read,
+                                      scope="BASE"):
+                raw = entry.values("invocationId")
+                if raw and len(raw[0]) == 16:
+                    return f"{name}|{uuid.UUID(bytes_le=raw[0])}"
+        except SourceError:
+            pass  # not readable by this account: the DC's name alone
+        return name
 
     def _naming_context(self, conn: Any, read: _Read) -> str:
         """The suffix holding base_dn (where syncprov keeps contextCSN): the rootDSE's
