@@ -20,11 +20,17 @@ import pytest
 from scimhub.cli.sync import print_summary
 from scimhub.engine.config import JobConfig, SourceConfig, load_jobs
 from scimhub.engine.cycle.summary import CycleSummary
-from scimhub.engine.errors import SourceError
+from scimhub.engine.errors import SourceCredentialsRejected, SourceError
 from scimhub.engine.on_demand import provision_user
 from scimhub.engine.runner import run_once
 from scimhub.engine.sources import SOURCES
-from scimhub.engine.sources.base import Snapshot, SourceCheck, SourceKind, Watermark
+from scimhub.engine.sources.base import (
+    Snapshot,
+    SourceCheck,
+    SourceKind,
+    SourceWarning,
+    Watermark,
+)
 from scimhub.engine.sources.directory import Directory
 from scimhub.store.database import Database
 from scimhub.store.migrate import migrate
@@ -238,3 +244,37 @@ def test_a_file_source_keeps_no_mirror_and_sync_prints_what_was_read(
     found = state.job("acunetix-360")
     assert found is not None and state.source_state(found.id) is None
     assert state.load_mirror(found.id) == {}
+
+
+def test_a_refused_bind_quarantines_and_bad_entries_are_logged_against_their_object(
+        target: ServerProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    """A refused bind fails every cycle until someone fixes it: quarantined like a refused
+    target token, the watermark unmoved. Bad input is logged against its object and spares
+    it: a complete read that skipped an entry does not deprovision that person."""
+    s = Setup(target, tmp_path, monkeypatch, "bind")
+    s.cycle(s.complete("w1"))
+
+    def refused(since: Watermark | None) -> Snapshot:
+        raise SourceCredentialsRejected("ldap://directory: the bind as cn=scimhub was refused "
+                                        "(invalidCredentials)")
+
+    s.source.answer = refused
+    with pytest.raises(SourceCredentialsRejected):
+        asyncio.run(run_once(s.config, s.db))
+    found = s.state.job(s.config.name)
+    assert found is not None and found.state.quarantine_reason is not None
+    assert found.state.quarantine_reason.startswith("SourceCredentialsRejected: ")
+    assert s.watermark() == "w1"
+
+    bad = SourceWarning("user", "u6", "jpegPhoto: a value that does not decode")
+    users = {k: v for k, v in s.users.items() if k != "u6"}
+    healed = s.cycle(lambda since: Snapshot(Directory(users, dict(s.groups)), "w2",
+                                            warnings=(bad,)))
+    found = s.state.job(s.config.name)
+    assert found is not None and found.state.quarantine_reason is None, "a good read releases"
+    assert healed.source is not None and healed.source["warnings"] == 1
+    assert s.job.users()[s.upn("donald")]["active"] is True, "skipped, not removed"
+    [entry] = s.state.search_log(s.job_id, cycle_id=healed.cycle_id, status="failure")
+    assert (entry["source_id"], entry["error_code"]) == ("u6", "InvalidSourceData")
+    assert "does not decode" in entry["detail"]
