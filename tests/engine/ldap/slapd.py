@@ -140,6 +140,8 @@ class Slapd:
     size_limit: int = 5
     #: Stop the service account's paged searches after this many entries (a truncated read).
     service_limit: int | None = None
+    #: The service account cannot read the suffix entry (nor so its contextCSN).
+    hide_suffix: bool = False
     port: int = field(default_factory=free_port)
     #: Also serve ldaps:// on ``tls_port`` and StartTLS, with a certificate for localhost
     #: signed by a throwaway CA (``ca_file``).
@@ -187,6 +189,8 @@ class Slapd:
             tls = (f"TLSCACertificateFile {self.workdir}/ca.pem\n"
                    f"TLSCertificateFile {self.workdir}/server.pem\n"
                    f"TLSCertificateKeyFile {self.workdir}/server.key\n")
+        if self.hide_suffix:
+            limits += f'access to dn.base="{SUFFIX}" by * none\n'
         (self.workdir / "slapd.conf").write_text(CONFIG.format(
             tls=tls, schema=SCHEMA, ad_schema=HERE / "ad.schema", workdir=self.workdir,
             size_limit=self.size_limit, suffix=SUFFIX, root_dn=ROOT_DN,

@@ -214,6 +214,21 @@ def test_watermarks_unchanged_and_new_options(make_slapd: MakeSlapd) -> None:
     assert read(src, "not json").complete
 
 
+def test_without_a_readable_context_csn_every_read_lists_and_fetches_the_changes(
+        make_slapd: MakeSlapd) -> None:
+    server = make_slapd(ou("people") + person("ada", "Ada", "Lovelace")
+                        + person("grace", "Grace", "Hopper"), hide_suffix=True)
+    src = source(server, base_dn=PEOPLE)
+    first = read(src)
+    assert len(first.directory.users) == 2
+    assert json.loads(first.watermark or "")["mark"] is None
+    again = read(src, first.watermark)
+    assert not again.unchanged and again.stats["listed"] == 2
+    admin(server).modify(f"uid=grace,{PEOPLE}", {"title": [("MODIFY_REPLACE", ["Admiral"])]})
+    changed = read(src, first.watermark)
+    assert by_name(changed)["grace"]["jobTitle"] == "Admiral"
+
+
 def test_check_proves_bind_base_and_selection(make_slapd: MakeSlapd,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     server = make_slapd(POSIX_SEED)

@@ -387,19 +387,24 @@ class LdapSource:
         domain controller). (None, None) when the server keeps none (FreeIPA, slapd without
         syncprov): then every read with a watermark lists and fetches."""
         kind = self.options.profile.stamp_kind
-        if kind == "csn":
-            for entry in self._search(conn, self._naming_context(conn, read), "(objectClass=*)",
-                                      ["contextCSN"], read, scope="BASE"):
-                values = sorted(v.decode("ascii", "replace") for v in entry.values("contextCSN"))
-                return (values or None), None
-        if kind == "usn":
-            for entry in self._search(conn, "", "(objectClass=*)",
-                                      ["highestCommittedUSN", "dsServiceName"], read,
-                                      scope="BASE"):
-                usn = entry.values("highestCommittedUSN")
-                dsa = entry.values("dsServiceName")
-                if usn:
-                    return [usn[0].decode("ascii")], self._dc_identity(conn, read, dsa)
+        try:
+            if kind == "csn":
+                for entry in self._search(conn, self._naming_context(conn, read),
+                                          "(objectClass=*)", ["contextCSN"], read,
+                                          scope="BASE"):
+                    values = sorted(v.decode("ascii", "replace")
+                                    for v in entry.values("contextCSN"))
+                    return (values or None), None
+            if kind == "usn":
+                for entry in self._search(conn, "", "(objectClass=*)",
+                                          ["highestCommittedUSN", "dsServiceName"], read,
+                                          scope="BASE"):
+                    usn = entry.values("highestCommittedUSN")
+                    dsa = entry.values("dsServiceName")
+                    if usn:
+                        return [usn[0].decode("ascii")], self._dc_identity(conn, read, dsa)
+        except SourceError:
+            pass  # the suffix or rootDSE is not readable by this account: no shortcut
         return None, None
 
     def _dc_identity(self, conn: Any, read: _Read, dsa: list[bytes]) -> str | None:
@@ -424,12 +429,15 @@ class LdapSource:
         """The suffix holding base_dn (where syncprov keeps contextCSN): the rootDSE's
         namingContexts entry that base_dn ends with, else base_dn itself."""
         base = _key(self.options.base_dn)
-        for entry in self._search(conn, "", "(objectClass=*)", ["namingContexts"], read,
-                                  scope="BASE"):
-            for value in entry.values("namingContexts"):
-                context = value.decode("utf-8", "replace")
-                if base == _key(context) or base.endswith("," + _key(context)):
-                    return context
+        try:
+            for entry in self._search(conn, "", "(objectClass=*)", ["namingContexts"], read,
+                                      scope="BASE"):
+                for value in entry.values("namingContexts"):
+                    context = value.decode("utf-8", "replace")
+                    if base == _key(context) or base.endswith("," + _key(context)):
+                        return context
+        except SourceError:
+            pass  # a rootDSE this account cannot read
         return self.options.base_dn
 
     def _stamp_filter(self, since: str) -> str:
