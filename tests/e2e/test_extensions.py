@@ -300,6 +300,8 @@ VALUES = st.one_of(SCALARS, TEXT, BIG_INTS, st.lists(st.one_of(TEXT, BIG_INTS), 
 @given(name=st.sampled_from(sorted(_TYPES)), value=VALUES)
 # PostgreSQL's JSONB handed this decimal back as the integer 36028797018963970.
 @example(name="rate", value=3.602879701896397e+16)
+# ... and a decimal sent as an integer past 2**53 must not come back as the nearest double.
+@example(name="rate", value=9_007_199_254_740_993)
 def test_values_are_stored_exactly_or_refused(
         server: ServerProcess, registered: dict[str, str], name: str, value: Any) -> None:
     with httpx2.Client(base_url=server.scim_url, timeout=10, headers={

@@ -160,6 +160,11 @@ def coerce_simple(attr: Attribute, value: Any) -> Any:
             return value.lower() in _TRUE
     elif kind in ("integer", "decimal"):
         allowed = int if kind == "integer" else int | float
+        if kind == "decimal" and isinstance(value, float) and value.is_integer():
+            # Stored as the integer it is: PostgreSQL's JSONB hands an integral number back
+            # without its exponent (3.602879701896397e+16 as 36028797018963970, not the
+            # double that was sent), SQLite as the double. As an integer, both agree.
+            value = int(value)
         if isinstance(value, allowed) and not isinstance(value, bool):
             if not -NUMBER_BOUND <= value < NUMBER_BOUND:
                 raise InvalidValue(f"'{attr.name}' must lie between -2^63 and 2^63 "
