@@ -178,3 +178,23 @@ def test_dry_run_and_provision_on_demand_read_the_directory(
     assert result.returncode == 0, result.stdout + result.stderr
     assert set(job.users()) == {"grace@example.com"}
     assert job.users()["grace@example.com"]["name"]["familyName"] == "Hopper"
+
+
+def test_test_connection_proves_the_ldap_source(
+        make_slapd: MakeSlapd, target: ServerProcess, tmp_path: Path) -> None:
+    slapd = make_slapd(SEED)
+    job = LdapJob(target, tmp_path, source_table(slapd), "ldap-test-connection")
+    done = job.run("test-connection", "--config", str(tmp_path / "job.toml"), "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    steps = {s["name"]: s for s in json.loads(done.stdout)["steps"]}
+    assert steps["source: bind"]["ok"] and steps["source: base DN"]["ok"]
+    assert steps["source: users"]["detail"].startswith("7 users selected")
+    assert steps["source: groups"]["detail"].startswith("2 groups selected")
+
+    job.password = "not-the-password-4b1d"
+    refused = job.run("test-connection", "--config", str(tmp_path / "job.toml"), "--json")
+    assert refused.returncode == 1
+    assert "not-the-password-4b1d" not in refused.stdout + refused.stderr
+    steps = {s["name"]: s for s in json.loads(refused.stdout)["steps"]}
+    assert not steps["source: bind"]["ok"]
+    assert "invalidCredentials" in steps["source: bind"]["detail"]
