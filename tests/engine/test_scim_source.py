@@ -135,10 +135,11 @@ class Job:
                     "SCIMHUB_TARGET_TOKEN": self.target.token, "PATH": "/usr/bin:/bin",
                     "SCIMHUB_KEY_FILE": str(workdir / "key")}
 
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def run(self, *args: str, database: bool = True) -> subprocess.CompletedProcess[str]:
+        where = ["--database", f"sqlite:///{self.workdir}/engine.db"] if database else []
         result = subprocess.run(
             [sys.executable, "-m", "scimhub", *args, "--config", str(self.workdir / "job.toml"),
-             "--database", f"sqlite:///{self.workdir}/engine.db"],
+             *where],
             capture_output=True, text=True, timeout=120, check=False, env=self.env)
         for secret in (self.source.token, self.target.token):
             assert secret not in result.stdout + result.stderr, "a token was printed"
@@ -302,6 +303,12 @@ def test_dry_run_and_provision_on_demand_read_the_scim_source(hub: ServerProcess
     ada = job.source.user("pod-ada@contoso.example", "Ada", "Lovelace")
     grace = job.source.user("pod-grace@contoso.example", "Grace", "Hopper")
     team = job.source.group("pod-Team", [ada, grace])
+
+    proved = job.run("test-connection", "--json", database=False)
+    assert proved.returncode == 0, proved.stdout + proved.stderr
+    steps = {s["name"]: s for s in json.loads(proved.stdout)["steps"]}
+    assert steps["source: users"]["detail"] == '2 users matching userName sw "pod-"', steps
+    assert steps["source: groups"]["detail"].startswith("1 groups"), steps
 
     plan = job.sync("--dry-run")
     assert plan["dry_run"] is True, plan
@@ -476,3 +483,19 @@ def test_check_counts_what_the_filters_select_and_a_refused_token_is_named(
         asyncio.run(source.read(None))
     assert "not-the-token" not in str(caught.value)
     assert os.environ["SCIMHUB_SOURCE_TOKEN"] not in repr(refused)
+
+
+def test_a_refused_source_token_fails_the_cycle_quarantines_and_is_never_shown(
+        hub: ServerProcess, tmp_path: Path) -> None:
+    job = Job(hub, tmp_path, "tok-")
+    job.source.user("tok-ada@contoso.example", "Ada", "Token")
+    assert job.sync()["failures"] == 0
+    job.env["SCIMHUB_SOURCE_TOKEN"] = "revoked-source-token-value"
+    result = job.run("sync", "--once", "--json")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "refused the token" in output, output
+    assert "revoked-source-token-value" not in output
+    status = job.run("job", "status", "--json")
+    assert "SourceCredentialsRejected" in status.stdout, status.stdout + status.stderr
+    assert "revoked-source-token-value" not in status.stdout + status.stderr
+    assert set(job.target.users("tok-")) == {"tok-ada@contoso.example"}
