@@ -30,6 +30,7 @@ from scimhub.engine.errors import SourceCredentialsRejected
 from scimhub.engine.sources import open_source
 from scimhub.engine.sources.scim import ENTERPRISE, ScimSource, flatten, group_object, user_object
 from tests.e2e.server import ServerProcess, free_port
+from tests.engine.scim2_target import Scim2Server
 from tests.engine.threaded_server import ThreadedServer
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -499,3 +500,41 @@ def test_a_refused_source_token_fails_the_cycle_quarantines_and_is_never_shown(
     assert "SourceCredentialsRejected" in status.stdout, status.stdout + status.stderr
     assert "revoked-source-token-value" not in status.stdout + status.stderr
     assert set(job.target.users("tok-")) == {"tok-ada@contoso.example"}
+
+
+def test_scim2_server_as_the_source_paged_by_index(hub: ServerProcess, tmp_path: Path) -> None:
+    """Another implementation as the directory: scim2-server (the python-scim project's
+    reference server) advertises no cursors, so it is read by startIndex; it filters on
+    ``meta.lastModified``, so its deltas are deltas."""
+    server = Scim2Server(tmp_path).start()
+    try:
+        client = server.client()
+        ids = []
+        for n in ("ada", "grace", "alan"):
+            answer = client.post("/Users", json={
+                "schemas": [USER], "userName": f"s2-{n}@contoso.example",
+                "name": {"givenName": n.title(), "familyName": "Two"},
+                "emails": [{"value": f"s2-{n}@contoso.example", "type": "work"}]})
+            assert answer.status_code == 201, answer.text
+            ids.append(answer.json()["id"])
+        answer = client.post("/Groups", json={"schemas": [GROUP], "displayName": "s2-Team",
+                                               "members": [{"value": i} for i in ids[:2]]})
+        assert answer.status_code == 201, answer.text
+        job = Job(hub, tmp_path, "s2-", url=server.scim_url)
+        job.env["SCIMHUB_SOURCE_TOKEN"] = server.token
+        time.sleep(SETTLE)
+        first = job.sync()
+        assert first["failures"] == 0 and first["source"]["fetched"] == 4, first
+        assert set(job.target.users("s2-")) == {"s2-ada@contoso.example",
+                                                "s2-grace@contoso.example",
+                                                "s2-alan@contoso.example"}
+        assert job.target.groups("s2-") == {"s2-Team": {"s2-ada@contoso.example",
+                                                        "s2-grace@contoso.example"}}
+        assert client.delete(f"/Users/{ids[2]}").status_code == 204
+        time.sleep(SETTLE)
+        second = job.sync()
+        assert second["failures"] == 0 and second["source"]["kind"] == "delta", second
+        assert second["source"]["fetched"] == 0 and second["source"]["listed"] == 3, second
+        assert "s2-alan@contoso.example" not in job.target.users("s2-")
+    finally:
+        server.stop()
