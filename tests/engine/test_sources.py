@@ -64,14 +64,15 @@ def test_source_errors_are_engine_errors_naming_the_file(tmp_path: Path) -> None
     with pytest.raises(SourceError, match="no such file"):
         asyncio.run(read_directory(SourceConfig("file", tmp_path / "missing.json")))
     with pytest.raises(EngineError, match="not supported"):
-        open_source(SourceConfig(cast(Any, "ldap"), tmp_path))
+        open_source(SourceConfig(cast(Any, "workday"), tmp_path))
 
 
-def test_a_job_file_naming_ldap_keeps_its_clear_error(tmp_path: Path) -> None:
+def test_a_job_file_naming_an_unknown_source_type_gets_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "job.toml").write_text(
         CONFIG.format(url="https://app.example/scim/v2", enterprise=ENTERPRISE)
-        .replace('type = "file"', 'type = "ldap"'))
-    with pytest.raises(ConfigError, match="source type 'ldap' is not supported"):
+        .replace('type = "file"', 'type = "workday"'))
+    with pytest.raises(ConfigError, match="source type 'workday' is not supported: use one "
+                                          "of 'file', 'ldap', 'scim'"):
         load_jobs(tmp_path / "job.toml")
 
 
