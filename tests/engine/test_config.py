@@ -12,20 +12,10 @@ import pytest
 from scimhub.engine.config import ConfigError, load_jobs
 from scimhub.engine.expressions import EvaluationContext
 from scimhub.engine.mapping import desired_attributes
+from tests.engine.jobs import job_toml
 
-BASE = """
-[job]
-name = "acunetix-360"
-interval = "40m"
-[source]
-type = "file"
-path = "directory.json"
-[target]
-url = "http://127.0.0.1:8000/scim/v2"
-token = "t"
-[scope]
-mode = "assigned"
-"""
+BASE = job_toml("acunetix-360", "http://127.0.0.1:8000/scim/v2", interval="40m", token="t",
+                mode="assigned")
 CTX = EvaluationContext(datetime(2026, 1, 1, tzinfo=UTC), random.Random(1))
 
 

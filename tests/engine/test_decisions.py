@@ -20,13 +20,8 @@ import pytest
 from aiohttp import web
 
 from tests.e2e.server import ServerProcess, free_port
+from tests.engine.jobs import ACTIVE, USER_NAME, job_toml, mapping
 from tests.engine.permissive_target import PermissiveTarget, _error
-
-ACTIVE = '''
-[[mappings.users]]
-target = "active"
-expression = 'Switch([IsSoftDeleted], , "False", "True", "True", "False")'
-'''
 
 
 def person(oid: str, upn: str, **extra: Any) -> dict[str, Any]:
@@ -52,29 +47,9 @@ class Engine:
                  actions: str = "", mappings: str = ACTIVE) -> None:
         self.workdir, self.token = workdir, token
         self.scim = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"})
-        (workdir / "job.toml").write_text(f'''
-[job]
-name = "decisions"
-[source]
-type = "file"
-path = "directory.json"
-[target]
-url = "{url}"
-token_env = "SCIMHUB_TARGET_TOKEN"
-[scope]
-mode = "assigned"
-{scope}
-[actions]
-{actions}
-[[mappings.users]]
-target = "userName"
-source = "userPrincipalName"
-match = 1
-[[mappings.users]]
-target = "displayName"
-source = "displayName"
-{mappings}
-''')
+        (workdir / "job.toml").write_text(job_toml(
+            "decisions", url, mode="assigned", scope=scope, actions=actions,
+            mappings=USER_NAME + mapping("displayName", "displayName") + mappings))
 
     def write(self, users: list[dict[str, Any]], groups: list[dict[str, Any]] | None = None
               ) -> None:

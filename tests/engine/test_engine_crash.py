@@ -25,7 +25,7 @@ from scimhub.engine.sample import sample_directory
 from tests.e2e.server import ServerProcess, free_port
 from tests.engine.fault_proxy import FaultProxy
 from tests.engine.permissive_target import PermissiveTarget
-from tests.engine.test_engine_e2e import CONFIG, ENTERPRISE, target  # noqa: F401
+from tests.engine.test_engine_e2e import config, target  # noqa: F401
 from tests.engine.test_lost_answers import scim_lister
 
 DOMAIN = "crash.example"
@@ -73,8 +73,8 @@ def test_sigkill_mid_cycle_then_rerun_converges_without_duplicates(
         group["displayName"] = "Crash " + group["displayName"]
     (tmp_path / "directory.json").write_text(json.dumps(data))
     with FaultProxy(upstream.url, free_port(), rate=0.0) as proxy:
-        config = CONFIG.format(url=proxy.url, enterprise=ENTERPRISE)  # the default mappings:
-        (tmp_path / "job.toml").write_text(config.split("[[scope.filters]]")[0].replace(
+        text = config(proxy.url)  # the default mappings:
+        (tmp_path / "job.toml").write_text(text.split("[[scope.filters]]")[0].replace(
             'mode = "assigned"', 'mode = "all"'))
         engine = run_engine(tmp_path, upstream.token)
         deadline = time.monotonic() + 60

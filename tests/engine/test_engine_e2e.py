@@ -13,8 +13,14 @@ import httpx
 import pytest
 
 from tests.e2e.server import ServerProcess
-
-ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+from tests.engine.jobs import (
+    ENGINEERING_ONLY,
+    ENTERPRISE,
+    MANAGER,
+    STANDARD_USERS,
+    job_toml,
+    mapping,
+)
 
 
 def person(oid: str, first: str, last: str, **extra: Any) -> dict[str, Any]:
@@ -42,64 +48,13 @@ def directory() -> dict[str, Any]:
     }
 
 
-CONFIG = """
-[job]
-name = "acunetix-360"
-interval = "40m"
-
-[source]
-type = "file"
-path = "directory.json"
-
-[target]
-url = "{url}"
-token_env = "SCIMHUB_TARGET_TOKEN"
-
-[scope]
-mode = "assigned"
-
-[[scope.filters]]
-title = "Engineering only"
-clauses = [{{ attribute = "department", operator = "EQUALS", value = "Engineering" }}]
-
-[[mappings.users]]
-target = "userName"
-source = "userPrincipalName"
-match = 1
-
-[[mappings.users]]
-target = "active"
-expression = 'Switch([IsSoftDeleted], , "False", "True", "True", "False")'
-
-[[mappings.users]]
-target = 'emails[type eq "work"].value'
-source = "mail"
-
-[[mappings.users]]
-target = "name.givenName"
-source = "givenName"
-
-[[mappings.users]]
-target = "name.familyName"
-source = "surname"
-
-[[mappings.users]]
-target = 'phoneNumbers[type eq "mobile"].value'
-source = "mobile"
-
-[[mappings.users]]
-target = "displayName"
-expression = 'Join(" ", [givenName], [surname])'
-
-[[mappings.users]]
-target = "externalId"
-source = "mailNickname"
-apply = "create"
-
-[[mappings.users]]
-target = "{enterprise}:manager"
-source = "manager"
-"""
+def config(url: str) -> str:
+    """The Acunetix 360 job of these tests, aimed at ``url``."""
+    return job_toml(
+        "acunetix-360", url, interval="40m", mode="assigned", scope=ENGINEERING_ONLY,
+        mappings=STANDARD_USERS + mapping('phoneNumbers[type eq "mobile"].value', "mobile")
+        + mapping("displayName", expression='Join(" ", [givenName], [surname])')
+        + mapping("externalId", "mailNickname", apply="create") + MANAGER)
 
 
 @pytest.fixture(scope="module")
@@ -118,8 +73,7 @@ class Job:
         self.token = target.tenants["acme"]["token"]  # type: ignore[attr-defined]
         self.scim = httpx.Client(base_url=target.scim_url,
                                  headers={"Authorization": f"Bearer {self.token}"})
-        (workdir / "job.toml").write_text(CONFIG.format(url=target.scim_url,
-                                                         enterprise=ENTERPRISE))
+        (workdir / "job.toml").write_text(config(target.scim_url))
         self.write(directory())
 
     def write(self, data: dict[str, Any]) -> None:

@@ -26,6 +26,7 @@ import pytest
 
 from tests.console.conftest import csrf_of
 from tests.e2e.server import ServerProcess
+from tests.engine.jobs import job_toml
 from tests.support.postgres import temporary_database
 
 PASSWORD = "correct horse battery"
@@ -33,21 +34,6 @@ NAME = "acunetix-360"
 SECRET_A = "secret.person.of.A@a.example"
 PERSON_B = "someone.of.B@b.example"
 
-JOB = """
-[job]
-name = "{name}"
-
-[source]
-type = "file"
-path = "directory.json"
-
-[target]
-url = "{url}"
-token_env = "SCIMHUB_TARGET_TOKEN"
-
-[scope]
-mode = "all"
-"""
 
 
 def person(oid: str, upn: str, given: str) -> dict[str, Any]:
@@ -91,7 +77,7 @@ class JobFile:
         (workdir / "directory.json").write_text(json.dumps({"users": users, "groups": []}))
 
     def write(self, name: str, url: str) -> None:
-        (self.workdir / "job.toml").write_text(JOB.format(name=name, url=url))
+        (self.workdir / "job.toml").write_text(job_toml(name, url))
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

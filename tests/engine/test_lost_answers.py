@@ -20,26 +20,9 @@ import pytest
 from scimhub.engine.sample import sample_directory
 from tests.e2e.server import ServerProcess, free_port
 from tests.engine.fault_proxy import AFTER, FaultProxy
+from tests.engine.jobs import job_toml
 from tests.engine.permissive_target import PermissiveTarget
 from tests.engine.test_engine_e2e import target  # noqa: F401
-
-JOB = """
-[job]
-name = "lost-answers"
-interval = "40m"
-
-[source]
-type = "file"
-path = "directory.json"
-
-[target]
-url = "{url}"
-token_env = "SCIMHUB_TARGET_TOKEN"
-timeout = 5
-
-[scope]
-mode = "all"
-"""
 
 #: One lost answer of each kind for certain, then 20% of all requests at random.
 SCRIPT = [("POST", "Users", "lost"), ("POST", "Groups", "504"), ("PATCH", "Groups", "lost"),
@@ -78,7 +61,8 @@ def converge_through_lost_answers(upstream: str, token: str, listed: Lister, wor
     (workdir / "directory.json").write_text(json.dumps(data))
     with FaultProxy(upstream, free_port(), rate=0.2, faults=AFTER, cap=2,
                     script=list(SCRIPT)) as proxy:
-        (workdir / "job.toml").write_text(JOB.format(url=proxy.url))
+        (workdir / "job.toml").write_text(job_toml("lost-answers", proxy.url, interval="40m",
+                                                   timeout=5))
         first = engine(workdir, token, "sync", "--config", str(workdir / "job.toml"), "--once",
                        "--json")
         summary = json.loads(first.stdout.strip().splitlines()[-1])

@@ -28,41 +28,17 @@ from scimhub.engine.config import ConfigError, load_jobs
 from scimhub.engine.expressions import EvaluationContext
 from scimhub.engine.mapping import desired_attributes
 from tests.e2e.server import ServerProcess
+from tests.engine.jobs import USER_NAME, job_toml, mapping
 
-CONFIG = """
-[job]
-name = "mapping-values"
 
-[source]
-type = "file"
-path = "directory.json"
+def config(url: str, *, token: str | None = None) -> str:
+    """The job of these tests: the mappings whose null and default handling they check."""
+    return job_toml("mapping-values", url, token=token, mappings=USER_NAME
+                    + mapping("title", "jobTitle", default="unknown")
+                    + mapping('phoneNumbers[type eq "mobile"].value', "mobile")
+                    + mapping("nickName", "mailNickname", clear_when_null=True))
 
-[target]
-url = "{url}"
-token_env = "SCIMHUB_TARGET_TOKEN"
 
-[scope]
-mode = "all"
-
-[[mappings.users]]
-target = "userName"
-source = "userPrincipalName"
-match = 1
-
-[[mappings.users]]
-target = "title"
-source = "jobTitle"
-default = "unknown"
-
-[[mappings.users]]
-target = 'phoneNumbers[type eq "mobile"].value'
-source = "mobile"
-
-[[mappings.users]]
-target = "nickName"
-source = "mailNickname"
-clear_when_null = true
-"""
 NONE_MAPPING = """
 [[mappings.users]]
 target = "preferredLanguage"
@@ -92,7 +68,7 @@ class Job:
         self.token = target.tenants["acme"]["token"]  # type: ignore[attr-defined]
         self.scim = httpx.Client(base_url=target.scim_url,
                                  headers={"Authorization": f"Bearer {self.token}"})
-        (workdir / "job.toml").write_text(CONFIG.format(url=target.scim_url) + extra)
+        (workdir / "job.toml").write_text(config(target.scim_url) + extra)
 
     def sync(self, *users: dict[str, Any]) -> dict[str, Any]:
         (self.workdir / "directory.json").write_text(json.dumps({"users": list(users)}))
@@ -175,8 +151,7 @@ def test_a_none_mapping_gives_its_default_and_leaves_the_target_alone(
 def offline_job(tmp_path: Path, extra: str = "") -> Path:
     """The job file with a literal token, for what is decided at load, without a target."""
     path = tmp_path / "job.toml"
-    path.write_text(CONFIG.format(url="http://127.0.0.1:1/scim/v2")
-                    .replace('token_env = "SCIMHUB_TARGET_TOKEN"', 'token = "t"') + extra)
+    path.write_text(config("http://127.0.0.1:1/scim/v2", token="t") + extra)
     return path
 
 

@@ -19,62 +19,26 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.engine.jobs import (
+    ENGINEERING_ONLY,
+    ENTERPRISE,
+    MANAGER,
+    STANDARD_USERS,
+    job_toml,
+    mapping,
+)
 from tests.engine.scim2_target import Scim2Server
 
-ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 CUSTOM = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User"
 
-CONFIG = """
-[job]
-name = "second-target"
 
-[source]
-type = "file"
-path = "directory.json"
 
-[target]
-url = "{url}"
-token_env = "SCIMHUB_TARGET_TOKEN"
-
-[scope]
-mode = "assigned"
-
-[[scope.filters]]
-title = "Engineering only"
-clauses = [{{ attribute = "department", operator = "EQUALS", value = "Engineering" }}]
-
-[[mappings.users]]
-target = "userName"
-source = "userPrincipalName"
-match = 1
-
-[[mappings.users]]
-target = "active"
-expression = 'Switch([IsSoftDeleted], , "False", "True", "True", "False")'
-
-[[mappings.users]]
-target = 'emails[type eq "work"].value'
-source = "mail"
-
-[[mappings.users]]
-target = "name.givenName"
-source = "givenName"
-
-[[mappings.users]]
-target = "name.familyName"
-source = "surname"
-
-[[mappings.users]]
-target = "{enterprise}:department"
-source = "department"
-
-[[mappings.users]]
-target = "{enterprise}:manager"
-source = "manager"
-{extra}
-[actions]
-delete_after = "0"
-"""
+def config(url: str, extra: str = "") -> str:
+    """The job of these tests, aimed at ``url``; ``extra`` mappings after the standard ones."""
+    return job_toml("second-target", url, mode="assigned", scope=ENGINEERING_ONLY,
+                    actions='delete_after = "0"',
+                    mappings=STANDARD_USERS + mapping(f"{ENTERPRISE}:department", "department")
+                    + MANAGER + extra)
 
 
 def person(oid: str, first: str, last: str, **extra: Any) -> dict[str, Any]:
@@ -114,8 +78,7 @@ class Job:
         self.workdir = workdir
         self.target = target
         self.scim = target.client()
-        (workdir / "job.toml").write_text(CONFIG.format(url=target.scim_url,
-                                                         enterprise=ENTERPRISE, extra=extra))
+        (workdir / "job.toml").write_text(config(target.scim_url, extra))
         self.write(directory())
 
     def write(self, data: dict[str, Any]) -> None:

@@ -22,7 +22,7 @@ from scimhub.engine.sources.directory import Directory
 from scimhub.store.database import Database
 from scimhub.store.migrate import migrate
 from tests.e2e.server import ServerProcess
-from tests.engine.test_engine_e2e import CONFIG, ENTERPRISE, Job, directory, person, target  # noqa: F401
+from tests.engine.test_engine_e2e import Job, config, directory, person, target  # noqa: F401
 
 
 def write(path: Path, data: dict[str, Any]) -> Path:
@@ -69,7 +69,7 @@ def test_source_errors_are_engine_errors_naming_the_file(tmp_path: Path) -> None
 
 def test_a_job_file_naming_an_unknown_source_type_gets_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "job.toml").write_text(
-        CONFIG.format(url="https://app.example/scim/v2", enterprise=ENTERPRISE)
+        config("https://app.example/scim/v2")
         .replace('type = "file"', 'type = "workday"'))
     with pytest.raises(ConfigError, match="source type 'workday' is not supported: use one "
                                           "of 'file', 'ldap', 'scim'"):

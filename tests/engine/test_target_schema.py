@@ -34,6 +34,7 @@ from scimhub.engine.target.schema import (
 )
 from scimhub.scim.schemas import USER
 from tests.e2e.server import ServerProcess, scimhub
+from tests.engine.jobs import USER_NAME, job_toml
 
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -91,23 +92,7 @@ def resource_types_doc() -> list[dict[str, Any]]:
 def job_file(tmp_path: Path, url: str, mappings: str) -> Path:
     (tmp_path / "directory.json").write_text(json.dumps({"users": [], "groups": []}))
     path = tmp_path / "job.toml"
-    path.write_text(f"""
-[job]
-name = "schema-job"
-[source]
-type = "file"
-path = "directory.json"
-[target]
-url = "{url}"
-token_env = "SCIMHUB_TARGET_TOKEN"
-[scope]
-mode = "all"
-[[mappings.users]]
-target = "userName"
-source = "userPrincipalName"
-match = 1
-{mappings}
-""")
+    path.write_text(job_toml("schema-job", url, mappings=USER_NAME + mappings))
     return path
 
 

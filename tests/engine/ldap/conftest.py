@@ -16,6 +16,16 @@ import ldap3
 import pytest
 
 from tests.e2e.server import ServerProcess
+from tests.engine.jobs import (
+    ACTIVE,
+    ENTERPRISE,
+    MANAGER,
+    NAMES,
+    USER_NAME,
+    job_toml,
+    mapping,
+    toml_value,
+)
 from tests.engine.ldap.slapd import (
     ROOT_DN,
     ROOT_PASSWORD,
@@ -27,7 +37,6 @@ from tests.engine.ldap.slapd import (
 
 PEOPLE = f"ou=people,{SUFFIX}"
 GROUPS = f"ou=groups,{SUFFIX}"
-ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 
 def person(uid: str, given: str, sn: str, ou: str = PEOPLE, **extra: str) -> str:
@@ -93,63 +102,9 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     proc.stop()
 
 
-JOB = """
-[job]
-name = "{name}"
-interval = "40m"
-
-[source]
-{source}
-
-[target]
-url = "{url}"
-token_env = "SCIMHUB_TARGET_TOKEN"
-
-[scope]
-mode = "assigned"
-
-[actions]
-delete_after = "0"
-
-[[mappings.users]]
-target = "userName"
-source = "userPrincipalName"
-match = 1
-
-[[mappings.users]]
-target = "active"
-expression = 'Switch([IsSoftDeleted], , "False", "True", "True", "False")'
-
-[[mappings.users]]
-target = "name.givenName"
-source = "givenName"
-
-[[mappings.users]]
-target = "name.familyName"
-source = "surname"
-
-[[mappings.users]]
-target = "title"
-source = "jobTitle"
-
-[[mappings.users]]
-target = "externalId"
-source = "mailNickname"
-
-[[mappings.users]]
-target = "{enterprise}:manager"
-source = "manager"
-"""
-
-
-def toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
-    return json.dumps(value)
+#: The LDAP jobs' user mappings.
+MAPPINGS = (USER_NAME + ACTIVE + NAMES + mapping("title", "jobTitle")
+            + mapping("externalId", "mailNickname") + MANAGER)
 
 
 class LdapJob:
@@ -168,8 +123,9 @@ class LdapJob:
 
     def write(self, table: dict[str, Any]) -> None:
         source = "\n".join(f"{k} = {toml_value(v)}" for k, v in table.items())
-        (self.workdir / "job.toml").write_text(JOB.format(
-            name=self.name, source=source, url=self.target.scim_url, enterprise=ENTERPRISE))
+        (self.workdir / "job.toml").write_text(job_toml(
+            self.name, self.target.scim_url, interval="40m", source=source, mode="assigned",
+            actions='delete_after = "0"', mappings=MAPPINGS))
 
     def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
