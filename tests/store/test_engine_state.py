@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 
 from scimhub.scim.types import TenantId
 from scimhub.security import token_digest
 from scimhub.store.database import Database
-from scimhub.store.migrate import alembic_config, migrate
+from scimhub.store.migrate import migrate
 from scimhub.store.provisioning import (
     ON_DEMAND,
     EngineState,
@@ -24,7 +23,7 @@ from scimhub.store.provisioning import (
     NoSuchJob,
 )
 from scimhub.store.tenants import TenantStore, token_digests
-from tests.support.postgres import temporary_database
+from tests.store.migrated import database_at
 
 URL = "https://app.example/scim/v2"
 
@@ -234,24 +233,8 @@ def test_token_digests_outlive_a_reset_and_old_tokens_stay_revoked(
 @pytest.fixture(params=["sqlite", "postgresql"])
 def at_0005(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """An empty database migrated up to 0005 only, as before job identity."""
-    if request.param == "sqlite":
-        database = Database(f"sqlite:///{tmp_path}/old.db")
-        _upgrade(database, "0005")
+    with database_at("0005", request.param, tmp_path) as database:
         yield database
-        database.dispose()
-        return
-    with temporary_database("scimhub_0006") as url:
-        database = Database(url)
-        _upgrade(database, "0005")
-        yield database
-        database.dispose()
-
-
-def _upgrade(database: Database, revision: str) -> None:
-    config = alembic_config(database)
-    with database.engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
 
 
 def test_migration_0006_gives_each_job_name_one_id(at_0005: Database) -> None:

@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 
 from scimhub.store.database import Database
-from scimhub.store.migrate import alembic_config, migrate
+from scimhub.store.migrate import migrate
 from scimhub.store.provisioning import EngineState, Known, LogEntry, Step
-from tests.support.postgres import temporary_database
+from tests.store.migrated import database_at
 
 URL = "https://app.example/scim/v2"
 STEPS: tuple[Step, ...] = (
@@ -56,24 +55,8 @@ def test_a_known_object_keeps_when_it_left_the_source(state: EngineState) -> Non
 @pytest.fixture(params=["sqlite", "postgresql"])
 def at_0007(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """A database migrated up to 0007 only, as before the steps."""
-    if request.param == "sqlite":
-        database = Database(f"sqlite:///{tmp_path}/old.db")
-        _upgrade(database, "0007")
+    with database_at("0007", request.param, tmp_path) as database:
         yield database
-        database.dispose()
-        return
-    with temporary_database("scimhub_0008") as url:
-        database = Database(url)
-        _upgrade(database, "0007")
-        yield database
-        database.dispose()
-
-
-def _upgrade(database: Database, revision: str) -> None:
-    config = alembic_config(database)
-    with database.engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
 
 
 def test_migration_0008_keeps_existing_rows(at_0007: Database) -> None:
