@@ -36,23 +36,45 @@ from scimhub.store.migrate import migrate
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.e2e.server import free_port
 
-JOB = """[job]
-name = "bench"
-[source]
-type = "file"
-path = "directory.json"
-[target]
-url = "{url}"
-token_env = "BENCH_TOKEN"
-concurrency = {concurrency}
-[scope]
-mode = "all"
-"""
+#: The file source: the sample directory as ``directory.json`` next to the job file.
+FILE_SOURCE = 'type = "file"\npath = "directory.json"'
 
 
-def start_server(workdir: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+def job_toml(name: str, url: str, concurrency: int, *, source: str = FILE_SOURCE,
+             env_var: str = "BENCH_TOKEN") -> str:
+    """A benchmark job: every object in scope, the defaults' mappings, ``concurrency`` requests.
+
+    ``env_var`` names the variable holding the target's token. Shared by the bench scripts so
+    the engine runs the same job whatever the source.
+    """
+    return (f'[job]\nname = "{name}"\n[source]\n{source}\n[target]\nurl = "{url}"\n'
+            f'token_env = "{env_var}"\nconcurrency = {concurrency}\n[scope]\nmode = "all"\n')
+
+
+def create_tenant(env: dict[str, str], name: str) -> dict[str, str]:
+    """``scimhub tenant create NAME --json`` against ``env``'s database: its id and token."""
+    out = subprocess.run([sys.executable, "-m", "scimhub", "tenant", "create", name,
+                          "--admin-email", f"a@{name}.example", "--admin-password",
+                          "benchmark!", "--json"], env=env, capture_output=True, text=True,
+                         check=True)
+    return dict(json.loads(out.stdout))
+
+
+def arguments(doc: str) -> argparse.ArgumentParser:
+    """The options every bench script has: the sample directory's size and the concurrency."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--groups", type=int, default=1_000)
+    parser.add_argument("--members", type=int, default=50)
+    parser.add_argument("--concurrency", type=int, default=8)
+    return parser
+
+
+def start_server(workdir: Path, env: dict[str, str], name: str = "server"
+                 ) -> tuple[subprocess.Popen[bytes], str]:
+    """``scimhub serve`` on a free port, its output in ``workdir/NAME.log``; its SCIM URL."""
     port = free_port()
-    log = (workdir / "server.log").open("wb")
+    log = (workdir / f"{name}.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "scimhub", "serve", "--port", str(port)],
                             env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -63,7 +85,7 @@ def start_server(workdir: Path, env: dict[str, str]) -> tuple[subprocess.Popen[b
         except httpx.TransportError:
             time.sleep(0.1)
     proc.kill()
-    raise SystemExit("scimhub serve did not start")
+    raise SystemExit(f"scimhub serve ({name}) did not start")
 
 
 def change_one_percent(directory: dict[str, Any]) -> int:
@@ -87,11 +109,7 @@ def line(name: str, summary: CycleSummary, objects: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--users", type=int, default=100_000)
-    parser.add_argument("--groups", type=int, default=1_000)
-    parser.add_argument("--members", type=int, default=50)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser = arguments(__doc__)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -99,11 +117,7 @@ def main() -> None:
         url = f"sqlite:///{workdir}/scimhub.db"
         env = {**os.environ, "SCIMHUB_DATABASE_URL": url,
                "SCIMHUB_KEY_FILE": str(workdir / "key")}
-        out = subprocess.run([sys.executable, "-m", "scimhub", "tenant", "create", "bench",
-                              "--admin-email", "a@bench.example", "--admin-password",
-                              "benchmark!", "--json"], env=env, capture_output=True, text=True,
-                             check=True)
-        os.environ["BENCH_TOKEN"] = json.loads(out.stdout)["token"]
+        os.environ["BENCH_TOKEN"] = create_tenant(env, "bench")["token"]
         directory = sample_directory(users=args.users, groups=args.groups,
                                      members=args.members)
         memberships = sum(len(g["members"]) for g in directory["groups"])
@@ -111,8 +125,8 @@ def main() -> None:
         (workdir / "directory.json").write_text(json.dumps(directory))
         server, scim_url = start_server(workdir, env)
         try:
-            (workdir / "job.toml").write_text(JOB.format(url=scim_url,
-                                                         concurrency=args.concurrency))
+            (workdir / "job.toml").write_text(job_toml("bench", scim_url,
+                                                       args.concurrency))
             [job] = load_jobs(workdir / "job.toml")
             engine_db = Database(f"sqlite:///{workdir}/engine.db")
             migrate(engine_db)

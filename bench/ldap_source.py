@@ -19,7 +19,6 @@ the entries, no change < 10 s.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import base64
 import json
@@ -34,7 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.engine_cycle import start_server
+from bench.engine_cycle import arguments, create_tenant, job_toml, start_server
 from tests.engine.ldap.slapd import (
     ROOT_DN,
     ROOT_PASSWORD,
@@ -54,23 +53,8 @@ from scimhub.store.migrate import migrate
 PEOPLE = f"ou=people,{SUFFIX}"
 GROUPS = f"ou=groups,{SUFFIX}"
 
-FILE_JOB = """[job]
-name = "bench-file"
-[source]
-type = "file"
-path = "directory.json"
-[target]
-url = "{url}"
-token_env = "BENCH_TOKEN"
-concurrency = {concurrency}
-[scope]
-mode = "all"
-"""
-
-LDAP_JOB = """[job]
-name = "bench-ldap"
-[source]
-type = "ldap"
+#: The ``[source]`` table of the LDAP job (``job_toml`` writes the rest).
+LDAP_SOURCE = """type = "ldap"
 url = "{ldap_url}"
 bind_dn = "{bind_dn}"
 password_env = "BENCH_LDAP_PASSWORD"
@@ -78,12 +62,6 @@ base_dn = "{base_dn}"
 profile = "openldap"
 page_size = {page_size}
 disabled_filter = "(description=disabled)"
-[target]
-url = "{url}"
-token_env = "BENCH_TOKEN"
-concurrency = {concurrency}
-[scope]
-mode = "all"
 """
 
 
@@ -150,30 +128,18 @@ def cycle(job: Any, db: Database) -> tuple[CycleSummary, float]:
     return summary, time.monotonic() - started
 
 
-def tenant(env: dict[str, str], name: str) -> str:
-    out = subprocess.run([sys.executable, "-m", "scimhub", "tenant", "create", name,
-                          "--admin-email", f"a@{name}.example", "--admin-password",
-                          "benchmark!", "--json"], env=env, capture_output=True, text=True,
-                         check=True)
-    return str(json.loads(out.stdout)["token"])
-
-
 def run_target(workdir: Path, name: str) -> tuple[subprocess.Popen[bytes], str]:
     """A fresh scimhub serve on its own SQLite database, with a tenant whose token is set."""
     target_dir = workdir / name
     target_dir.mkdir()
     env = {**os.environ, "SCIMHUB_DATABASE_URL": f"sqlite:///{target_dir}/scimhub.db",
            "SCIMHUB_KEY_FILE": str(target_dir / "key")}
-    os.environ["BENCH_TOKEN"] = tenant(env, name)
+    os.environ["BENCH_TOKEN"] = create_tenant(env, name)["token"]
     return start_server(target_dir, env)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--users", type=int, default=100_000)
-    parser.add_argument("--groups", type=int, default=1_000)
-    parser.add_argument("--members", type=int, default=50)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser = arguments(__doc__)
     parser.add_argument("--page-size", type=int, default=500)
     parser.add_argument("--skip-file", action="store_true",
                         help="do not run the file source's initial cycle (the yardstick)")
@@ -193,8 +159,8 @@ def main() -> None:
             (workdir / "directory.json").write_text(json.dumps(directory))
             server, scim_url = run_target(workdir, "file")
             try:
-                (workdir / "file.toml").write_text(FILE_JOB.format(
-                    url=scim_url, concurrency=args.concurrency))
+                (workdir / "file.toml").write_text(job_toml(
+                    "bench-file", scim_url, args.concurrency))
                 [job] = load_jobs(workdir / "file.toml")
                 db = Database(f"sqlite:///{workdir}/engine-file.db")
                 migrate(db)
@@ -212,9 +178,10 @@ def main() -> None:
         slapd.start()
         server, scim_url = run_target(workdir, "ldap")
         try:
-            (workdir / "ldap.toml").write_text(LDAP_JOB.format(
-                ldap_url=slapd.url, bind_dn=SERVICE_DN, base_dn=SUFFIX,
-                page_size=args.page_size, url=scim_url, concurrency=args.concurrency))
+            (workdir / "ldap.toml").write_text(job_toml(
+                "bench-ldap", scim_url, args.concurrency, source=LDAP_SOURCE.format(
+                    ldap_url=slapd.url, bind_dn=SERVICE_DN, base_dn=SUFFIX,
+                    page_size=args.page_size)))
             [job] = load_jobs(workdir / "ldap.toml")
             db = Database(f"sqlite:///{workdir}/engine-ldap.db")
             migrate(db)

@@ -22,7 +22,6 @@ design. Without the wait the no-change cycle would fetch the changed users once 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -50,49 +49,16 @@ from scimhub.store.migrate import migrate
 from scimhub.store.resources import ResourceStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.e2e.server import free_port
+from bench.engine_cycle import arguments, create_tenant, job_toml, start_server
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-JOB = """[job]
-name = "bench-scim"
-[source]
-type = "scim"
+#: The ``[source]`` table: the source tenant, read by SCIM (``job_toml`` writes the rest).
+SCIM_SOURCE = """type = "scim"
 url = "{source}"
 token_env = "BENCH_SOURCE_TOKEN"
-page_size = 1000
-[target]
-url = "{target}"
-token_env = "BENCH_TARGET_TOKEN"
-concurrency = {concurrency}
-[scope]
-mode = "all"
-"""
+page_size = 1000"""
 #: Longer than the watermark's margin (Date rounded down, refreshed each second, 1 s overlap).
 SETTLE = 3.5
-
-
-def tenant(env: dict[str, str], name: str) -> dict[str, str]:
-    out = subprocess.run([sys.executable, "-m", "scimhub", "tenant", "create", name,
-                          "--admin-email", f"a@{name}.example", "--admin-password",
-                          "benchmark!", "--json"], env=env, capture_output=True, text=True,
-                         check=True)
-    return dict(json.loads(out.stdout))
-
-
-def serve(workdir: Path, env: dict[str, str], name: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    log = (workdir / f"{name}.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "scimhub", "serve", "--port", str(port)],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return proc, f"{base}/scim/v2"
-        except httpx.TransportError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit(f"scimhub serve ({name}) did not start")
 
 
 def seed(db_url: str, tenant_id: str, directory: dict[str, Any]) -> dict[str, str]:
@@ -146,11 +112,7 @@ def line(name: str, summary: CycleSummary) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--users", type=int, default=100_000)
-    parser.add_argument("--groups", type=int, default=1_000)
-    parser.add_argument("--members", type=int, default=50)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser = arguments(__doc__)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -159,7 +121,7 @@ def main() -> None:
         envs = {name: {**os.environ, "SCIMHUB_DATABASE_URL": f"sqlite:///{workdir}/{name}.db",
                        "SCIMHUB_KEY_FILE": str(workdir / "key")}
                 for name in ("source", "target")}
-        made = {name: tenant(env, name) for name, env in envs.items()}
+        made = {name: create_tenant(env, name) for name, env in envs.items()}
         os.environ["BENCH_SOURCE_TOKEN"] = made["source"]["token"]
         os.environ["BENCH_TARGET_TOKEN"] = made["target"]["token"]
         directory = sample_directory(users=args.users, groups=args.groups, members=args.members)
@@ -170,12 +132,13 @@ def main() -> None:
         print(f"source: {args.users:,} users, {args.groups:,} groups, {memberships:,} "
               f"memberships, seeded through the store API in {time.monotonic() - started:.0f} s")
         try:
-            source, source_url = serve(workdir, envs["source"], "source")
+            source, source_url = start_server(workdir, envs["source"], "source")
             servers.append(source)
-            target, target_url = serve(workdir, envs["target"], "target")
+            target, target_url = start_server(workdir, envs["target"], "target")
             servers.append(target)
-            (workdir / "job.toml").write_text(JOB.format(source=source_url, target=target_url,
-                                                         concurrency=args.concurrency))
+            (workdir / "job.toml").write_text(job_toml(
+                "bench-scim", target_url, args.concurrency,
+                source=SCIM_SOURCE.format(source=source_url), env_var="BENCH_TARGET_TOKEN"))
             [job] = load_jobs(workdir / "job.toml")
             engine_db = Database(f"sqlite:///{workdir}/engine.db")
             migrate(engine_db)
