@@ -12,8 +12,9 @@ import json
 import subprocess
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
+
+import httpx
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
@@ -93,6 +94,27 @@ def run_scimhub(*args: str, env: Mapping[str, str], timeout: float = 120
                           env={"PATH": "/usr/bin:/bin", **env})
 
 
-def key_file(workdir: Path) -> dict[str, str]:
-    """The engine's key file in the job's work directory (credentials at rest)."""
-    return {"SCIMHUB_KEY_FILE": str(workdir / "key")}
+def person(oid: str, first: str, last: str, **extra: Any) -> dict[str, Any]:
+    """A file-source user, assigned and in Engineering unless ``extra`` says otherwise."""
+    return {"objectId": oid, "userPrincipalName": f"{first.lower()}@contoso.example",
+            "mail": f"{first.lower()}@contoso.example", "mailNickname": first.lower(),
+            "givenName": first, "surname": last, "accountEnabled": True, "assigned": True,
+            "department": "Engineering", **extra}
+
+
+class TargetView:
+    """What a scimhub target holds, read through its own SCIM API (``scim``: the tenant's)."""
+
+    scim: httpx.Client
+
+    def users(self) -> dict[str, dict[str, Any]]:
+        """The target's users by userName."""
+        listed = self.scim.get("/Users", params={"count": 1000}).json()["Resources"]
+        return {u["userName"]: u for u in listed}
+
+    def groups(self) -> dict[str, set[str]]:
+        """The target's groups by displayName, with their members' userNames."""
+        listed = self.scim.get("/Groups", params={"count": 1000}).json()["Resources"]
+        users = {u["id"]: name for name, u in self.users().items()}
+        return {g["displayName"]: {users[m["value"]] for m in g.get("members", [])}
+                for g in listed}

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ import pytest
 from aiohttp import web
 
 from tests.e2e.server import ServerProcess, free_port
-from tests.engine.jobs import ACTIVE, USER_NAME, job_toml, mapping
+from tests.engine.jobs import ACTIVE, USER_NAME, job_toml, mapping, run_scimhub
 from tests.engine.permissive_target import PermissiveTarget, _error
 
 
@@ -57,14 +56,10 @@ class Engine:
             json.dumps({"users": users, "groups": groups or []}))
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        env = {"SCIMHUB_TARGET_TOKEN": self.token, "PATH": "/usr/bin:/bin",
-               "SCIMHUB_KEY_FILE": str(self.workdir / "key")}
+        env = {"SCIMHUB_TARGET_TOKEN": self.token, "SCIMHUB_KEY_FILE": str(self.workdir / "key")}
         if "PYTHONPATH" in os.environ:  # to run the same test against another checkout
             env["PYTHONPATH"] = os.environ["PYTHONPATH"]
-        return subprocess.run(
-            [sys.executable, "-m", "scimhub", *args,
-             "--database", f"sqlite:///{self.workdir}/engine.db"],
-            capture_output=True, text=True, timeout=120, check=False, env=env)
+        return run_scimhub(*args, "--database", f"sqlite:///{self.workdir}/engine.db", env=env)
 
     def sync(self, *extra: str) -> dict[str, Any]:
         result = self.run("sync", "--config", str(self.workdir / "job.toml"), "--once",

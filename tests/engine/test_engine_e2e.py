@@ -18,16 +18,12 @@ from tests.engine.jobs import (
     ENTERPRISE,
     MANAGER,
     STANDARD_USERS,
+    TargetView,
     job_toml,
     mapping,
+    person,
+    run_scimhub,
 )
-
-
-def person(oid: str, first: str, last: str, **extra: Any) -> dict[str, Any]:
-    return {"objectId": oid, "userPrincipalName": f"{first.lower()}@contoso.example",
-            "mail": f"{first.lower()}@contoso.example", "mailNickname": first.lower(),
-            "givenName": first, "surname": last, "accountEnabled": True, "assigned": True,
-            "department": "Engineering", **extra}
 
 
 def directory() -> dict[str, Any]:
@@ -67,7 +63,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     proc.stop()
 
 
-class Job:
+class Job(TargetView):
     def __init__(self, target: ServerProcess, workdir: Path) -> None:
         self.workdir = workdir
         self.token = target.tenants["acme"]["token"]  # type: ignore[attr-defined]
@@ -80,24 +76,12 @@ class Job:
         (self.workdir / "directory.json").write_text(json.dumps(data))
 
     def sync(self, *extra: str) -> dict[str, Any]:
-        result = subprocess.run(
-            [sys.executable, "-m", "scimhub", "sync", "--config", str(self.workdir / "job.toml"),
-             "--once", "--json", "--database", f"sqlite:///{self.workdir}/engine.db", *extra],
-            capture_output=True, text=True, timeout=120, check=False,
-            env={"SCIMHUB_TARGET_TOKEN": self.token, "PATH": "/usr/bin:/bin",
-                 "SCIMHUB_KEY_FILE": str(self.workdir / "key")})
+        result = run_scimhub(
+            "sync", "--config", str(self.workdir / "job.toml"), "--once", "--json",
+            "--database", f"sqlite:///{self.workdir}/engine.db", *extra,
+            env={"SCIMHUB_TARGET_TOKEN": self.token, "SCIMHUB_KEY_FILE": str(self.workdir / "key")})
         assert result.returncode in (0, 1), result.stderr
         return dict(json.loads(result.stdout.strip().splitlines()[-1]))
-
-    def users(self) -> dict[str, dict[str, Any]]:
-        listed = self.scim.get("/Users", params={"count": 1000}).json()["Resources"]
-        return {u["userName"]: u for u in listed}
-
-    def groups(self) -> dict[str, set[str]]:
-        listed = self.scim.get("/Groups", params={"count": 1000}).json()["Resources"]
-        users = {u["id"]: name for name, u in self.users().items()}
-        return {g["displayName"]: {users[m["value"]] for m in g.get("members", [])}
-                for g in listed}
 
 
 def test_initial_then_incremental_cycles_converge_on_the_source(

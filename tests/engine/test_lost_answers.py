@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ import pytest
 from scimhub.engine.sample import sample_directory
 from tests.e2e.server import ServerProcess, free_port
 from tests.engine.fault_proxy import AFTER, FaultProxy
-from tests.engine.jobs import job_toml
+from tests.engine.jobs import job_toml, run_scimhub
 from tests.engine.permissive_target import PermissiveTarget
 from tests.engine.test_engine_e2e import target  # noqa: F401
 
@@ -32,10 +31,8 @@ Lister = Callable[[str], list[dict[str, Any]]]
 
 
 def engine(workdir: Path, token: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "scimhub", *args, "--database", f"sqlite:///{workdir}/engine.db"],
-        capture_output=True, text=True, timeout=300, check=False,
-        env={"SCIMHUB_TARGET_TOKEN": token, "PATH": "/usr/bin:/bin"})
+    return run_scimhub(*args, "--database", f"sqlite:///{workdir}/engine.db", timeout=300,
+                       env={"SCIMHUB_TARGET_TOKEN": token})
 
 
 def scim_lister(url: str, token: str) -> Lister:

@@ -28,7 +28,7 @@ from scimhub.engine.config import ConfigError, load_jobs
 from scimhub.engine.expressions import EvaluationContext
 from scimhub.engine.mapping import desired_attributes
 from tests.e2e.server import ServerProcess
-from tests.engine.jobs import USER_NAME, job_toml, mapping
+from tests.engine.jobs import USER_NAME, job_toml, mapping, run_scimhub
 
 
 def config(url: str, *, token: str | None = None) -> str:
@@ -72,12 +72,10 @@ class Job:
 
     def sync(self, *users: dict[str, Any]) -> dict[str, Any]:
         (self.workdir / "directory.json").write_text(json.dumps({"users": list(users)}))
-        result = subprocess.run(
-            [sys.executable, "-m", "scimhub", "sync", "--config", str(self.workdir / "job.toml"),
-             "--once", "--json", "--database", f"sqlite:///{self.workdir}/engine.db"],
-            capture_output=True, text=True, timeout=120, check=False,
-            env={"SCIMHUB_TARGET_TOKEN": self.token, "PATH": "/usr/bin:/bin",
-                 "SCIMHUB_KEY_FILE": str(self.workdir / "key")})
+        result = run_scimhub(
+            "sync", "--config", str(self.workdir / "job.toml"), "--once", "--json",
+            "--database", f"sqlite:///{self.workdir}/engine.db",
+            env={"SCIMHUB_TARGET_TOKEN": self.token, "SCIMHUB_KEY_FILE": str(self.workdir / "key")})
         assert result.returncode == 0, result.stderr
         summary = dict(json.loads(result.stdout.strip().splitlines()[-1]))
         assert summary["failures"] == 0, summary

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,8 @@ from tests.engine.jobs import (
     STANDARD_USERS,
     job_toml,
     mapping,
+    person,
+    run_scimhub,
 )
 from tests.engine.scim2_target import Scim2Server
 
@@ -39,13 +40,6 @@ def config(url: str, extra: str = "") -> str:
                     actions='delete_after = "0"',
                     mappings=STANDARD_USERS + mapping(f"{ENTERPRISE}:department", "department")
                     + MANAGER + extra)
-
-
-def person(oid: str, first: str, last: str, **extra: Any) -> dict[str, Any]:
-    return {"objectId": oid, "userPrincipalName": f"{first.lower()}@contoso.example",
-            "mail": f"{first.lower()}@contoso.example", "mailNickname": first.lower(),
-            "givenName": first, "surname": last, "accountEnabled": True, "assigned": True,
-            "department": "Engineering", **extra}
 
 
 def directory() -> dict[str, Any]:
@@ -85,10 +79,9 @@ class Job:
         (self.workdir / "directory.json").write_text(json.dumps(data))
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "scimhub", *args, "--config", str(self.workdir / "job.toml")],
-            capture_output=True, text=True, timeout=180, check=False,
-            env={"SCIMHUB_TARGET_TOKEN": self.target.token, "PATH": "/usr/bin:/bin",
+        return run_scimhub(
+            *args, "--config", str(self.workdir / "job.toml"), timeout=180,
+            env={"SCIMHUB_TARGET_TOKEN": self.target.token,
                  "SCIMHUB_KEY_FILE": str(self.workdir / "key")})
 
     def sync(self) -> dict[str, Any]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,8 +21,10 @@ from tests.engine.jobs import (
     MANAGER,
     NAMES,
     USER_NAME,
+    TargetView,
     job_toml,
     mapping,
+    run_scimhub,
     toml_value,
 )
 from tests.engine.ldap.slapd import (
@@ -107,7 +108,7 @@ MAPPINGS = (USER_NAME + ACTIVE + NAMES + mapping("title", "jobTitle")
             + mapping("externalId", "mailNickname") + MANAGER)
 
 
-class LdapJob:
+class LdapJob(TargetView):
     """A job file with an LDAP source, its engine database, and the target tenant's view."""
 
     def __init__(self, target: ServerProcess, workdir: Path, table: dict[str, Any],
@@ -128,11 +129,9 @@ class LdapJob:
             actions='delete_after = "0"', mappings=MAPPINGS))
 
     def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "scimhub", *args],
-            capture_output=True, text=True, timeout=timeout, check=False,
-            env={"SCIMHUB_TARGET_TOKEN": self.token, "PATH": "/usr/bin:/bin",
-                 "SCIMHUB_LDAP_PASSWORD": self.password,
+        return run_scimhub(
+            *args, timeout=timeout,
+            env={"SCIMHUB_TARGET_TOKEN": self.token, "SCIMHUB_LDAP_PASSWORD": self.password,
                  "SCIMHUB_DATABASE_URL": f"sqlite:///{self.workdir}/engine.db",
                  "SCIMHUB_KEY_FILE": str(self.workdir / "key")})
 
@@ -142,16 +141,6 @@ class LdapJob:
         assert result.returncode in (0, 1), result.stdout + result.stderr
         assert self.password not in result.stdout + result.stderr
         return dict(json.loads(result.stdout.strip().splitlines()[-1]))
-
-    def users(self) -> dict[str, dict[str, Any]]:
-        listed = self.scim.get("/Users", params={"count": 1000}).json()["Resources"]
-        return {u["userName"]: u for u in listed}
-
-    def groups(self) -> dict[str, set[str]]:
-        listed = self.scim.get("/Groups", params={"count": 1000}).json()["Resources"]
-        users = {u["id"]: name for name, u in self.users().items()}
-        return {g["displayName"]: {users[m["value"]] for m in g.get("members", [])}
-                for g in listed}
 
     def manager_of(self, user_name: str) -> str | None:
         """The userName of the user's manager in the target, or None."""
