@@ -62,12 +62,12 @@ async def provision_user(job: JobConfig, db: Database, object_id: str) -> OnDema
             return report
         report.step("Test connection", True, "the target answered the probe")
         job_id = await claim_job(state, job, target)
-        directory = (await read_source(job.source, state, job_id, initial=False)).directory
         try:  # the target's schema: mappings checked, values typed (docs/entra.md §1.12.1)
             job = await bind_job(job, target)
         except SchemaMismatch as exc:
             report.step("Target schema", False, "; ".join(exc.problems))
             return report
+        directory = (await read_source(job.source, state, job_id, initial=False)).directory
         # A cycle of its own, so that its log entries carry the token they were written
         # with (the console shows each tenant the entries of its own tokens only).
         cycle_id = state.start_cycle(job_id, ON_DEMAND, job.fingerprint, job.target.url,

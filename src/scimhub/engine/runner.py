@@ -85,9 +85,11 @@ async def run_once(job: JobConfig, db: Database, *, dry_run: bool = False,
                                 "this one stopped its cycle")
 
         try:
-            imported = await _import(job, state, job_id, dry_run=dry_run)
+            # The target first: proving it costs one request, and a revoked token or a
+            # mapping the target lacks must not wait behind a read of the whole directory.
             await _prove_credentials(target)
             job = await bind_job(job, target)  # the target's schema: mappings checked, typed
+            imported = await _import(job, state, job_id, dry_run=dry_run)
             cycle = Cycle(job, state, target, imported.directory, dry_run=dry_run,
                           progress=progress, stop=stop, heartbeat=heartbeat, job_id=job_id)
             cycle.summary.source = imported.stats
