@@ -16,7 +16,7 @@ import pytest
 from scimhub.engine.config import ConfigError, SourceConfig, load_jobs
 from scimhub.engine.errors import EngineError, SourceError
 from scimhub.engine.runner import run_once
-from scimhub.engine.sources import SOURCES, FileSource, open_source, read_directory
+from scimhub.engine.sources import SOURCES, FileSource, open_source
 from scimhub.engine.sources.base import Snapshot, Source, Watermark
 from scimhub.engine.sources.directory import Directory
 from scimhub.store.database import Database
@@ -62,7 +62,7 @@ def test_the_file_source_answers_everything_even_given_a_watermark(tmp_path: Pat
 
 def test_source_errors_are_engine_errors_naming_the_file(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="no such file"):
-        asyncio.run(read_directory(SourceConfig("file", tmp_path / "missing.json")))
+        asyncio.run(open_source(SourceConfig("file", tmp_path / "missing.json")).read(None))
     with pytest.raises(EngineError, match="not supported"):
         open_source(SourceConfig(cast(Any, "workday"), tmp_path))
 

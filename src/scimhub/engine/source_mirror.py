@@ -96,20 +96,18 @@ async def read_source(config: SourceConfig, state: EngineState, job_id: str, *,
                       initial: bool) -> SourceRead:
     """Read the job's source as the cycle should see it (module docstring); saves nothing."""
     source = open_source(config)
-    if not keeps_mirror(source):
-        snapshot = await source.read(None)
-        if not snapshot.complete:
-            raise SourceError(f"{config.type} source answered a delta when asked for everything")
-        return SourceRead(snapshot.directory, _stats(snapshot), snapshot.warnings)
+    mirrored = keeps_mirror(source)
     identity = SourceState(config.type, source_fingerprint(config), None)
-    stored = state.source_state(job_id)
+    stored = state.source_state(job_id) if mirrored else None
     same = stored is not None and (stored.source_type, stored.fingerprint) == (
         identity.source_type, identity.fingerprint)
-    mirror: dict[MirrorKey, SourceObject] = state.load_mirror(job_id) if same else {}
     since = stored.watermark if same and stored is not None and not initial else None
     snapshot = await source.read(since)
-    if not snapshot.complete and since is None:
+    if not snapshot.complete and since is None:  # the contract: None answers everything
         raise SourceError(f"{config.type} source answered a delta when asked for everything")
+    if not mirrored:
+        return SourceRead(snapshot.directory, _stats(snapshot), snapshot.warnings)
+    mirror: dict[MirrorKey, SourceObject] = state.load_mirror(job_id) if same else {}
     read = SourceRead(Directory(), _stats(snapshot), snapshot.warnings,
                       SourceState(identity.source_type, identity.fingerprint,
                                   snapshot.watermark), replace=not same)

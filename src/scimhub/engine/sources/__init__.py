@@ -60,15 +60,6 @@ def open_source(config: SourceConfig) -> Source:
     return factory(config)
 
 
-async def read_directory(config: SourceConfig) -> Directory:
-    """The whole directory (a complete snapshot) of the source ``config`` names: what a cycle
-    and a provision on demand work from."""
-    snapshot = await open_source(config).read(None)
-    if not snapshot.complete:  # the contract: since=None answers everything
-        raise SourceError(f"{config.type} source answered a delta when asked for everything")
-    return snapshot.directory
-
-
 __all__ = ["OPTION_CHECKS", "SOURCES", "Directory", "FileSource", "Snapshot", "Source",
            "SourceCheck", "SourceError", "SourceKind", "SourceWarning", "Watermark",
-           "check_options", "open_source", "read_directory"]
+           "check_options", "open_source"]
