@@ -386,6 +386,40 @@ source = "department"
         assert found.json()["totalResults"] == 0, "nothing written"
 
 
+def job_schema(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "scimhub", "job", "schema", "schema-job", *args,
+         "--database", f"sqlite:///{workdir}/engine.db"],
+        capture_output=True, text=True, timeout=120, check=False,
+        env={"PATH": "/usr/bin:/bin", "SCIMHUB_KEY_FILE": str(workdir / "key")})
+
+
+def test_job_schema_without_the_job_file_shows_what_the_last_cycle_discovered(
+        extended: ServerProcess, tmp_path: Path) -> None:
+    """``scimhub job schema NAME [--json]`` as the command-line contract has it: no job file
+    (so no token) is needed to see the attribute list the engine discovered."""
+    token = extended.tenants["fabrikam"]["token"]  # type: ignore[attr-defined]
+    job_file(tmp_path, extended.scim_url, f"""
+[[mappings.users]]
+target = "{CUSTOM}:costCentreCode"
+source = "department"
+""")
+    (tmp_path / "directory.json").write_text(json.dumps({"users": [], "groups": []}))
+    before = job_schema(tmp_path, "--json")
+    assert before.returncode == 1 and "no job named" in before.stderr, before.stderr
+    assert sync(tmp_path, token).returncode == 1  # the misspelt mapping does not bind
+    shown = job_schema(tmp_path, "--json")
+    assert shown.returncode == 1, shown.stderr  # ... and the recorded listing says so
+    doc = json.loads(shown.stdout)
+    assert doc["url"] == extended.scim_url and doc["discovered"]
+    names = {row["name"] for row in doc["attributes"]}
+    assert {"userName", f"{CUSTOM}:costCenterCode"} <= names
+    assert any("costCentreCode" in p for p in doc["mappings"]["problems"])
+    text = job_schema(tmp_path)
+    assert f"{CUSTOM}:costCenterCode" in text.stdout and "discovered" in text.stdout
+    assert token not in shown.stdout + text.stdout
+
+
 def provision(workdir: Path, token: str, object_id: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "scimhub", "provision", "--config", str(workdir / "job.toml"),

@@ -279,3 +279,17 @@ def test_migration_0006_gives_each_job_name_one_id(at_0005: Database) -> None:
     state.write_log(crm.id, cycle, [created("carol")])
     assert next(e["id"] for e in state.search_log(crm.id)) > 8, "ids continue after the copy"
     assert token_digests(at_0005, TenantId("t1")) == ["a" * 64], "from api_tokens"
+
+
+def test_the_last_discovered_target_schema_is_kept_per_job(state: EngineState) -> None:
+    """One row per job, replaced by each discovery, never another job's."""
+    first = state.ensure_job("hr", URL, "a" * 64)
+    second = state.ensure_job("it", URL, "b" * 64)
+    assert state.target_schema(first.id) is None
+    state.save_target_schema(first.id, {"url": URL, "attributes": [{"name": "userName"}]})
+    state.save_target_schema(first.id, {"url": URL, "attributes": [{"name": "title"}]})
+    recorded = state.target_schema(first.id)
+    assert recorded is not None
+    discovered, listing = recorded
+    assert discovered and listing == {"url": URL, "attributes": [{"name": "title"}]}
+    assert state.target_schema(second.id) is None

@@ -23,18 +23,29 @@ def job() -> None:
 
 @job.command("schema")
 @click.argument("name")
-@click.option("--config", "config", required=True, type=click.Path(path_type=Path),
-              help="The job file: its [target] is read, its mappings are checked.")
+@click.option("--config", "config", default=None, type=click.Path(path_type=Path),
+              help="The job file: its target is read now and its mappings checked. Without "
+                   "it, what the job's last cycle discovered is shown.")
 @click.option("--json", "as_json", is_flag=True)
-def schema(name: str, config: Path, as_json: bool) -> None:
+@database_option
+def schema(name: str, config: Path | None, as_json: bool, database: str | None) -> None:
     """The target's attribute list as the engine sees it (its /Schemas and /ResourceTypes),
     and whether the job's mappings bind to it; exit 1 when one does not."""
-    (job_config,) = load_job_file(config, name)
-    try:
-        found = asyncio.run(read_schema(job_config))
-    except TargetError as exc:
-        raise click.ClickException(f"{name}: target: {exc.code}: {exc.detail}") from None
-    doc = listing(job_config, found)
+    if config is not None:
+        (job_config,) = load_job_file(config, name)
+        try:
+            found = asyncio.run(read_schema(job_config))
+        except TargetError as exc:
+            raise click.ClickException(f"{name}: target: {exc.code}: {exc.detail}") from None
+        doc = listing(job_config, found)
+    else:
+        state = EngineState(open_database(database))
+        recorded = state.target_schema(_known(state, name).id)
+        if recorded is None:
+            raise click.ClickException(f"{name}: no cycle has discovered its target yet; run "
+                                       "one, or give --config FILE to read the target now")
+        discovered, doc = recorded
+        doc = {**doc, "discovered": discovered}
     click.echo(json.dumps(doc, indent=2) if as_json else "\n".join(listing_lines(doc)))
     if not doc["mappings"]["ok"]:
         raise SystemExit(1)

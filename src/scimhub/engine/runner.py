@@ -29,7 +29,7 @@ from scimhub.engine.identity import claim_job
 from scimhub.engine.notify import failure_digest, quarantine_message
 from scimhub.engine.source_mirror import SourceRead, read_source
 from scimhub.engine.target.client import ScimTarget
-from scimhub.engine.target.schema import bind_job
+from scimhub.engine.target.schema import bind_to, discover, listing
 from scimhub.store.database import Database
 from scimhub.store.provisioning import EngineState, LogEntry
 
@@ -88,7 +88,10 @@ async def run_once(job: JobConfig, db: Database, *, dry_run: bool = False,
             # The target first: proving it costs one request, and a revoked token or a
             # mapping the target lacks must not wait behind a read of the whole directory.
             await _prove_credentials(target)
-            job = await bind_job(job, target)  # the target's schema: mappings checked, typed
+            found = await discover(target)  # the target's schema (docs/entra.md §1.12.1)
+            if not dry_run:  # recorded even when a mapping does not bind: job schema shows why
+                state.save_target_schema(job_id, listing(job, found))
+            job = bind_to(job, found)  # mappings checked against it, values typed
             imported = await _import(job, state, job_id, dry_run=dry_run)
             cycle = Cycle(job, state, target, imported.directory, dry_run=dry_run,
                           progress=progress, stop=stop, heartbeat=heartbeat, job_id=job_id)

@@ -28,6 +28,7 @@ from scimhub.store.provisioning_tables import (
     prov_objects,
     prov_source,
     prov_source_objects,
+    prov_target_schema,
 )
 from scimhub.store.sql import Tx, dump_json, load_json
 
@@ -531,6 +532,22 @@ class EngineState:
                 "job_id": job_id, "source_type": state.source_type,
                 "fingerprint": state.fingerprint, "watermark": state.watermark,
                 "updated": now()})
+
+    # -- the target's schema, as last discovered ----------------------------------
+
+    def save_target_schema(self, job_id: str, listing: Mapping[str, Any]) -> None:
+        """Replace what the job's last discovery of its target found (one row per job)."""
+        with self.db.write() as tx:
+            tx.execute(delete(prov_target_schema).where(prov_target_schema.c.job_id == job_id))
+            tx.execute(insert(prov_target_schema).values(
+                job_id=job_id, discovered=now(), listing=dump_json(listing)))
+
+    def target_schema(self, job_id: str) -> tuple[str, dict[str, Any]] | None:
+        """When the job's target was last discovered, and what was found; None if never."""
+        with self.db.read() as tx:
+            row = tx.first(select(prov_target_schema.c.discovered, prov_target_schema.c.listing)
+                           .where(prov_target_schema.c.job_id == job_id))
+        return (str(row[0]), load_json(row[1])) if row else None
 
     def clear_source(self, job_id: str) -> None:
         """Forget the watermark and the mirror: the next cycle reads everything."""

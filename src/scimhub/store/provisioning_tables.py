@@ -168,3 +168,15 @@ tenant_token_digests = Table(
     ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
     Index("ix_tenant_token_digests_tenant", "tenant_id"),
 )
+
+
+#: What the engine last discovered of each job's target (its attribute list and how the
+#: job's mappings bound to it), for ``scimhub job schema NAME`` without the job file.
+prov_target_schema = Table(
+    "prov_target_schema",
+    metadata,
+    Column("job_id", String(36), primary_key=True),
+    Column("discovered", String(32), nullable=False),
+    Column("listing", Json, nullable=False),
+    ForeignKeyConstraint(["job_id"], ["prov_jobs.id"], ondelete="CASCADE"),
+)

@@ -492,7 +492,8 @@ def listing(job: JobConfig, schema: TargetSchema) -> Report:
 
 def listing_lines(doc: Mapping[str, Any]) -> list[str]:
     """``listing`` for a person: one line per attribute under its resource type."""
-    lines = [f"{doc['url']}: {doc['origin']} schema"]
+    lines = [f"{doc['url']}: {doc['origin']} schema"
+             + (f", discovered {doc['discovered']}" if "discovered" in doc else "")]
     lines += [f"  note: {n}" for n in doc["notes"]]
     resource = None
     for row in doc["attributes"]:
