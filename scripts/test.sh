@@ -13,6 +13,8 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 # The LDAP source is tested against a real slapd, started by the tests on a free port with a
 # throwaway configuration and database, seeded and changed with ldapadd/ldapmodify.
 { [ -x /usr/sbin/slapd ] && command -v ldapadd >/dev/null 2>&1; } || missing+=(slapd ldap-utils)
+# Shared rate limits are tested against a real Redis, started by the tests on a free port.
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]} for the tests"
   sudo_=""; [ "$(id -u)" = 0 ] || sudo_="sudo"

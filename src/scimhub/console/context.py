@@ -13,6 +13,7 @@ from scimhub.console.pages import Pages
 from scimhub.console.provisioning import EngineJobs, JobSource
 from scimhub.server import AppContext
 from scimhub.store.audit import AuditStore
+from scimhub.store.events import ConsoleEvents
 from scimhub.store.login_failures import LoginFailureStore
 from scimhub.store.memberships import Memberships
 from scimhub.store.sessions import SessionStore
@@ -29,12 +30,13 @@ class Console:
     audit: AuditStore
     memberships: Memberships
     jobs: JobSource
+    events: ConsoleEvents
 
     @classmethod
     def create(cls, ctx: AppContext, jobs: JobSource | None = None) -> Console:
         db = ctx.db
         return cls(ctx, Pages(), SessionStore(db), Lockout(LoginFailureStore(db)),
-                   AuditStore(db), Memberships(db), jobs or EngineJobs(db))
+                   AuditStore(db), Memberships(db), jobs or EngineJobs(db), ConsoleEvents(db))
 
     async def run(self, fn: Callable[[], T]) -> T:
         return await self.ctx.run(fn)

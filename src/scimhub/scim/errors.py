@@ -34,6 +34,18 @@ class TooMany(ScimError):
     scim_type = "tooMany"
 
 
+class RateLimited(ScimError):
+    """Over the tenant's request rate: ``429`` with ``Retry-After`` (RFC 6585 §4), which Entra,
+    Okta and Slack's clients honour. RFC 7644 defines no ``scimType`` for it."""
+
+    status = 429
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        #: Whole seconds until a request would be allowed again (at least 1).
+        self.retry_after = max(1, retry_after)
+
+
 class Uniqueness(ScimError):
     status = 409
     scim_type = "uniqueness"

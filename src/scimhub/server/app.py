@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from scimhub.scim.errors import MethodNotAllowed, NotFound, ScimError
+from scimhub.scim.errors import MethodNotAllowed, NotFound, RateLimited, ScimError
 from scimhub.scim.limits import Limits
 from scimhub.security import TokenVault
 from scimhub.server.context import AppContext
@@ -61,7 +61,11 @@ def create_app(ctx: AppContext, hosts: HostPolicy | None = None, *,
 
     async def scim_error(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ScimError)
-        headers = {"WWW-Authenticate": 'Bearer realm="scimhub"'} if exc.status == 401 else None
+        headers: dict[str, str] | None = None
+        if exc.status == 401:
+            headers = {"WWW-Authenticate": 'Bearer realm="scimhub"'}
+        elif isinstance(exc, RateLimited):
+            headers = {"Retry-After": str(exc.retry_after)}
         return error_response(exc, headers)
 
     async def http_error(request: Request, exc: Exception) -> Response:

@@ -39,6 +39,10 @@ tenants = Table(
     # Counts changes to the tenant's schema extensions (migration 0007): the server
     # rebuilds its cached resource types for the tenant only when it moved.
     Column("schemas_version", Integer, nullable=False, server_default="0"),
+    # The tenant's own request limit ("200/s", "off"); NULL: the server's default (0011).
+    Column("rate_limit", String(32), nullable=True),
+    # Password sign-in refused for every admin but the first, the break-glass (0011).
+    Column("require_sso", Boolean, nullable=False, server_default=false()),
 )
 
 admins = Table(
