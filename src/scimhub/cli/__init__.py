@@ -13,6 +13,7 @@ from scimhub.cli.connection import test_connection_command
 from scimhub.cli.demo import demo
 from scimhub.cli.job import job
 from scimhub.cli.logs import logs
+from scimhub.cli.options import log_format_option
 from scimhub.cli.provision import provision
 from scimhub.cli.schema import schema
 from scimhub.cli.serve import serve
@@ -42,5 +43,15 @@ def main() -> None:
 for command in (serve, tenant, token, demo, sync, provision, logs, job,
                 test_connection_command, schema):
     main.add_command(command)
+
+
+def _every_command(command: click.Command) -> None:
+    command.params.append(log_format_option())
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _every_command(sub)
+
+
+_every_command(main)
 
 __all__ = ["main"]

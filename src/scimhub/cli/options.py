@@ -7,6 +7,9 @@ from pathlib import Path
 import click
 
 from scimhub.engine import ConfigError, JobConfig, load_jobs
+from scimhub.logs import ENV as LOG_FORMAT_ENV
+from scimhub.logs import FORMATS as LOG_FORMATS
+from scimhub.logs import configure as configure_logging
 from scimhub.security import TokenVault
 from scimhub.store.database import Database, database_url
 from scimhub.store.migrate import migrate
@@ -16,6 +19,21 @@ database_option = click.option(
     "--database", "database", default=None,
     help="Database URL (default: $SCIMHUB_DATABASE_URL, else sqlite:///./scimhub.db).",
 )
+
+
+def _set_log_format(_ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        configure_logging("json" if value == "json" else "text")
+
+
+def log_format_option() -> click.Option:
+    """``--log-format text|json`` (default ``$SCIMHUB_LOG_FORMAT``, else text): every command
+    takes it, before or after its name."""
+    return click.Option(["--log-format"], type=click.Choice(LOG_FORMATS), default=None,
+                        envvar=LOG_FORMAT_ENV, expose_value=False, is_eager=True,
+                        callback=_set_log_format,
+                        help="text, or one JSON object per line (default: "
+                             f"${LOG_FORMAT_ENV}, else text).")
 
 
 def open_database(database: str | None) -> Database:

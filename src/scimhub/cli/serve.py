@@ -7,6 +7,13 @@ import os
 import click
 
 from scimhub.cli.options import database_option
+from scimhub.server.environment import (
+    METRICS_ENV,
+    METRICS_TOKEN_ENV,
+    RATE_LIMIT_ENV,
+    REDIS_ENV,
+    RETENTION_ENV,
+)
 from scimhub.server.hosts import PUBLIC_URL_ENV, TRUSTED_HOSTS_ENV, BadPublicUrl, HostPolicy
 from scimhub.store.database import Database, database_url
 from scimhub.store.migrate import migrate
@@ -28,9 +35,28 @@ from scimhub.store.migrate import migrate
               metavar="IPS",
               help="Addresses of proxies whose X-Forwarded-For and X-Forwarded-Proto are "
                    "believed, comma-separated (default: $FORWARDED_ALLOW_IPS, else none).")
+@click.option("--tenant-rate-limit", envvar=RATE_LIMIT_ENV, default=None, metavar="RATE",
+              help="Every tenant's SCIM request limit, e.g. 200/s (requests per second, with a "
+                   "burst); `scimhub tenant limit` overrides it per tenant. Off when not given "
+                   f"(default: ${RATE_LIMIT_ENV}).")
+@click.option("--redis", "redis_url", envvar=REDIS_ENV, default=None, metavar="URL",
+              help="Keep the rate limits' counters in Redis (redis://host:6379/0), so that "
+                   "every process and machine shares one limit; in the process when not given "
+                   f"(default: ${REDIS_ENV}).")
+@click.option("--metrics/--no-metrics", envvar=METRICS_ENV, default=False, show_default=True,
+              help=f"Serve Prometheus metrics at GET /metrics (default: ${METRICS_ENV}).")
+@click.option("--metrics-token", envvar=METRICS_TOKEN_ENV, default=None, metavar="TOKEN",
+              help="Require `Authorization: Bearer TOKEN` on /metrics (default: "
+                   f"${METRICS_TOKEN_ENV}; without it /metrics is open to whoever reaches it).")
+@click.option("--audit-retention", envvar=RETENTION_ENV, default="90d", show_default=True,
+              metavar="AGE",
+              help="How long the activity and audit logs keep entries (e.g. 90d, 12h; 0 keeps "
+                   f"them forever) (default: ${RETENTION_ENV}).")
 @database_option
 def serve(host: str, port: int, workers: int, access_log: bool, public_url: str | None,
-          trusted_hosts: str, forwarded_allow_ips: str, database: str | None) -> None:
+          trusted_hosts: str, forwarded_allow_ips: str, tenant_rate_limit: str | None,
+          redis_url: str | None, metrics: bool, metrics_token: str | None,
+          audit_retention: str, database: str | None) -> None:
     """Run the SCIM endpoint at /scim/v2 and the console at /."""
     try:
         hosts = HostPolicy.build(public_url=public_url, bind_host=host,
@@ -47,6 +73,15 @@ def serve(host: str, port: int, workers: int, access_log: bool, public_url: str 
     db.dispose()
     os.environ["SCIMHUB_DATABASE_URL"] = url
     os.environ.update(hosts.to_environment())  # what the workers' app reads
+    # The operating options reach the workers the same way; each module that uses one reads
+    # and checks its own variable (server/ratelimit.py, server/metrics.py, console/retention.py).
+    for name, value in ((RATE_LIMIT_ENV, tenant_rate_limit), (REDIS_ENV, redis_url),
+                        (METRICS_ENV, "1" if metrics else "0"),
+                        (METRICS_TOKEN_ENV, metrics_token), (RETENTION_ENV, audit_retention)):
+        if value:
+            os.environ[name] = value
+        else:
+            os.environ.pop(name, None)
     run_server(host, port, workers, access_log, forwarded_allow_ips)
 
 
