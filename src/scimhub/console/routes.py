@@ -7,6 +7,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from scimhub.console.activity_routes import activity_routes
+from scimhub.console.admins_routes import admin_routes
 from scimhub.console.audit import audit_middleware
 from scimhub.console.auth_routes import auth_routes
 from scimhub.console.context import Console
@@ -15,6 +16,7 @@ from scimhub.console.overview_routes import overview_routes
 from scimhub.console.provisioning import JobSource
 from scimhub.console.provisioning_routes import provisioning_routes
 from scimhub.console.settings_routes import settings_routes
+from scimhub.console.sso_routes import sso_routes
 from scimhub.server import AppContext
 from scimhub.store.audit import AuditStore
 
@@ -29,6 +31,8 @@ def console_routes(ctx: AppContext, jobs: JobSource | None = None) -> list[BaseR
         *directory_routes(console),
         *activity_routes(console),
         *provisioning_routes(console),
+        *admin_routes(console),
+        *sso_routes(console),
         Mount("/assets", app=StaticFiles(packages=[("scimhub.console", "static")]),
               name="assets"),
     ]
