@@ -37,5 +37,11 @@ def create_app(ctx: AppContext, hosts: HostPolicy | None = None,
 
 def app_from_environment() -> Starlette:
     """The factory uvicorn's workers call: configuration comes from the environment."""
-    return create_app(build_context(database_url(os.environ.get("SCIMHUB_DATABASE_URL"))),
-                      HostPolicy.from_environment())
+    # The audit-retention sweep (console/retention.py): checked here, so a bad --audit-retention
+    # stops the worker at start with the reason.
+    from scimhub.console.retention import with_retention
+    from scimhub.server.environment import RETENTION_ENV
+
+    ctx = build_context(database_url(os.environ.get("SCIMHUB_DATABASE_URL")))
+    return with_retention(create_app(ctx, HostPolicy.from_environment()), ctx.db,
+                          os.environ.get(RETENTION_ENV))

@@ -12,15 +12,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from scimhub.scim.types import TenantId
 from scimhub.security import token_digest
 from scimhub.store.console_tables import console_sessions as s
 from scimhub.store.database import Database
+from scimhub.store.sql import Tx
 from scimhub.store.tables import admins, tenants
 
 Clock = Callable[[], float]
+#: Runs inside the change's transaction (to record it in the same commit).
+Then = Callable[[Tx], None] | None
 
 _INSERT = insert(s).values(
     id_hash=bindparam("id_hash"), tenant_id=bindparam("tenant_id"),
@@ -37,6 +40,17 @@ _FIND = (
 _TOUCH = update(s).where(s.c.id_hash == bindparam("id_hash")).values(last_seen=bindparam("now"))
 _END = delete(s).where(s.c.id_hash == bindparam("id_hash"))
 _PRUNE = delete(s).where(s.c.expires <= bindparam("now"))
+_END_OTHERS = delete(s).where(s.c.admin_id == bindparam("admin_id"),
+                              s.c.id_hash != bindparam("keep"))
+_COUNT_OTHERS = select(func.count()).select_from(s).where(
+    s.c.admin_id == bindparam("admin_id"), s.c.id_hash != bindparam("keep"),
+    s.c.expires > bindparam("now"), s.c.last_seen > bindparam("idle_since"))
+
+
+def end_other_sessions(tx: Tx, admin_id: str, keep_session: str) -> int:
+    """Inside ``tx``: end every session of the admin but ``keep_session`` (the browser that
+    asked); how many ended. Shared by "Sign out other sessions" and a password change."""
+    return tx.rowcount(_END_OTHERS, {"admin_id": admin_id, "keep": token_digest(keep_session)})
 
 
 @dataclass(frozen=True)
@@ -83,3 +97,20 @@ class SessionStore:
     def end(self, session_id: str) -> None:
         with self.db.write() as tx:
             tx.execute(_END, {"id_hash": token_digest(session_id)})
+
+    def end_others(self, admin_id: str, keep_session: str, then: Then = None) -> int:
+        """Sign the admin out everywhere but ``keep_session``; returns how many sessions
+        ended. They end at once: ``find`` reads the row on every request."""
+        with self.db.write() as tx:
+            ended = end_other_sessions(tx, admin_id, keep_session)
+            if then is not None:
+                then(tx)
+        return ended
+
+    def count_others(self, admin_id: str, keep_session: str) -> int:
+        """The admin's other live sessions (what "Sign out other sessions" would end)."""
+        now = int(self.clock())
+        with self.db.read() as tx:
+            return int(tx.scalar(_COUNT_OTHERS, {
+                "admin_id": admin_id, "keep": token_digest(keep_session), "now": now,
+                "idle_since": now - self.idle}))
