@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
@@ -22,6 +23,10 @@ FORMATS: Final[tuple[LogFormat, ...]] = ("text", "json")
 ENV: Final = "SCIMHUB_LOG_FORMAT"
 #: ``log.info("request", extra={FIELDS_KEY: {...}})``: the structured fields of one line.
 FIELDS_KEY: Final = "scimhub_fields"
+#: The id of the request being answered (``X-Request-Id``), set by the server's request
+#: observer: every line logged while the request runs carries it, in its thread too
+#: (contexts are copied to the threads that run a request's work).
+REQUEST_ID: ContextVar[str | None] = ContextVar("scimhub_request_id", default=None)
 
 
 def current_format() -> LogFormat:
@@ -38,6 +43,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        request_id = REQUEST_ID.get()
+        if request_id is not None:
+            line["request_id"] = request_id
         fields = getattr(record, FIELDS_KEY, None)
         if isinstance(fields, dict):
             line.update(fields)
@@ -54,7 +62,9 @@ class TextFormatter(logging.Formatter):
         text = super().format(record)
         fields = getattr(record, FIELDS_KEY, None)
         if isinstance(fields, dict) and fields:
-            text += " " + " ".join(f"{k}={v}" for k, v in fields.items())
+            text += " " + " ".join(f"{k}={v}" for k, v in fields.items() if v is not None)
+        elif (request_id := REQUEST_ID.get()) is not None:
+            text += f" request_id={request_id}"
         return text
 
 
@@ -77,3 +87,27 @@ def configure(fmt: LogFormat | None = None, level: int = logging.INFO) -> None:
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
+
+
+def uvicorn_log_config(fmt: LogFormat | None = None, level: str = "INFO") -> dict[str, Any]:
+    """The ``log_config`` ``scimhub serve`` hands uvicorn: applied by uvicorn in the main
+    process and again in every worker it starts, before it logs a line, so that uvicorn's
+    own lines ("Started server process", a traceback) and scimhub's come out in ``fmt``
+    from every process. uvicorn's access log is not used: it prints the query string, and a
+    filter there can hold a userName; the server's request log replaces it."""
+    chosen = fmt or current_format()
+    formatter_class = JsonFormatter if chosen == "json" else TextFormatter
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"scimhub": {"()": f"{__name__}.{formatter_class.__name__}"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "scimhub",
+                                "stream": "ext://sys.stderr"}},
+        "root": {"handlers": ["stderr"], "level": level},
+        "loggers": {
+            "uvicorn": {"handlers": [], "propagate": True, "level": level},
+            "uvicorn.error": {"handlers": [], "propagate": True, "level": level},
+            "uvicorn.access": {"handlers": [], "propagate": False},
+            "alembic": {"level": "WARNING"},
+        },
+    }

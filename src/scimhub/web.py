@@ -20,19 +20,23 @@ from scimhub.server.app import build_context
 from scimhub.server.app import create_app as create_server_app
 from scimhub.server.context import AppContext
 from scimhub.server.hosts import HostPolicy
+from scimhub.server.metrics import Metrics
+from scimhub.server.request_log import access_log_from_environment
 from scimhub.store.database import database_url
 
 
 def create_app(ctx: AppContext, hosts: HostPolicy | None = None,
-               jobs: JobSource | None = None) -> Starlette:
+               jobs: JobSource | None = None, *, metrics: Metrics | None = None,
+               request_log: bool = False) -> Starlette:
     """SCIM at ``/scim/v2``, health at ``/healthz``, the console at ``/``.
 
-    ``hosts`` as in :func:`scimhub.server.app.create_app` (None: in-process test clients
-    only); ``jobs`` what the console's Provisioning page lists (the engine's jobs in this
-    database when None).
+    ``hosts``, ``metrics`` and ``request_log`` as in :func:`scimhub.server.app.create_app`
+    (None: in-process test clients only; no /metrics; no request log); ``jobs`` what the
+    console's Provisioning page lists (the engine's jobs in this database when None).
     """
     return create_server_app(ctx, hosts, routes=console_routes(ctx, jobs),
-                             scim_middleware=[scim_audit(ctx)], error_page=Pages().error)
+                             scim_middleware=[scim_audit(ctx)], error_page=Pages().error,
+                             metrics=metrics, request_log=request_log)
 
 
 def app_from_environment() -> Starlette:
@@ -43,5 +47,6 @@ def app_from_environment() -> Starlette:
     from scimhub.server.environment import RETENTION_ENV
 
     ctx = build_context(database_url(os.environ.get("SCIMHUB_DATABASE_URL")))
-    return with_retention(create_app(ctx, HostPolicy.from_environment()), ctx.db,
-                          os.environ.get(RETENTION_ENV))
+    app = create_app(ctx, HostPolicy.from_environment(), metrics=Metrics.from_environment(),
+                     request_log=access_log_from_environment())
+    return with_retention(app, ctx.db, os.environ.get(RETENTION_ENV))

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from scimhub.store.sql import Compiler, Tx
@@ -92,6 +93,9 @@ class Database:
         #: The driver's IntegrityError (PEP 249): a unique or foreign key violation.
         self.integrity_error: type[Exception] = dbapi.IntegrityError
         self.operational_error: type[Exception] = dbapi.OperationalError
+        #: Whatever the database raised: the driver's Error (PEP 249), or SQLAlchemy's
+        #: wrapper of one (a connection the pool could not open). Counted by the metrics.
+        self.errors: tuple[type[Exception], ...] = (dbapi.Error, DBAPIError)
         self._write_lock = threading.RLock()
 
     def is_timeout(self, exc: Exception) -> bool:
