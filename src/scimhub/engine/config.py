@@ -19,6 +19,7 @@ from scimhub.engine.errors import MappingError
 from scimhub.engine.mapping import AttributeMapping, parse_mappings
 from scimhub.engine.notify import Notifications
 from scimhub.engine.scoping import ScopingClause, ScopingFilter
+from scimhub.rates import BadRate, Rate, parse_rate
 from scimhub.scim.schema import ResourceType
 from scimhub.scim.schemas import GROUP, USER
 
@@ -41,6 +42,9 @@ class TargetConfig:
     token: str
     concurrency: int = 8
     timeout: float = 30.0
+    #: ``[target] rate``: at most this many requests per window (scimhub.rates), for a target
+    #: that publishes its limit; None sends as fast as ``concurrency`` allows.
+    rate: Rate | None = None
 
 
 @dataclass(frozen=True)
@@ -214,7 +218,16 @@ def _target(table: Mapping[str, Any], where: str) -> TargetConfig:
     if not isinstance(token, str) or not token:
         raise ConfigError(f"{where}: [target] needs token or token_env")
     return TargetConfig(url.rstrip("/"), token, int(table.get("concurrency", 8)),
-                        float(table.get("timeout", 30.0)))
+                        float(table.get("timeout", 30.0)), _rate(table.get("rate"), where))
+
+
+def _rate(value: object, where: str) -> Rate | None:
+    if value is None:
+        return None
+    try:
+        return parse_rate(value if isinstance(value, str) else repr(value))
+    except BadRate as exc:
+        raise ConfigError(f"{where}: [target] rate: {exc}") from None
 
 
 def _scope_mode(table: Mapping[str, Any], where: str) -> Literal["assigned", "all"]:

@@ -54,7 +54,8 @@ async def provision_user(job: JobConfig, db: Database, object_id: str) -> OnDema
     report = OnDemandReport(object_id)
     state = EngineState(db)
     async with ScimTarget(job.target.url, job.target.token,
-                          concurrency=job.target.concurrency, timeout=job.target.timeout) as target:
+                          concurrency=job.target.concurrency, timeout=job.target.timeout,
+                          rate=job.target.rate) as target:
         try:
             await target.probe(("Users",))
         except TargetError as exc:

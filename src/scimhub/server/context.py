@@ -16,10 +16,11 @@ from scimhub.scim.errors import TooMany, Unauthorized
 from scimhub.scim.extensions import TenantSchemas
 from scimhub.scim.limits import Limits
 from scimhub.scim.types import TenantId
+from scimhub.server.ratelimit import TenantRateLimits
 from scimhub.store.database import Database
 from scimhub.store.resources import ResourceStore
 from scimhub.store.schemas import SchemaStore
-from scimhub.store.tenants import TenantStore
+from scimhub.store.tenants import Identity, TenantStore
 
 T = TypeVar("T")
 
@@ -30,6 +31,8 @@ class AppContext:
     resources: ResourceStore
     tenants: TenantStore
     limits: Limits
+    #: Each tenant's request rate (server/ratelimit.py); none unless configured.
+    rate_limits: TenantRateLimits = field(default_factory=TenantRateLimits)
     _executor: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
     _health_executor: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
     _schemas: SchemaStore | None = field(default=None, init=False, repr=False)
@@ -89,12 +92,19 @@ class AppContext:
         self._executor = self._health_executor = None
 
     async def tenant(self, request: Request) -> TenantId:
+        """The tenant whose token the request carries, its request counted against the
+        tenant's rate limit (``RateLimited``, 429, past it).
+
+        The limit is checked here, where every SCIM request is identified, and only once
+        the token is: an unauthenticated request costs one indexed lookup already and is
+        not any tenant's to count. The tenant's own setting comes with the token, so a
+        ``scimhub tenant limit`` holds from the next request in every process."""
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("A bearer token is required")
 
-        def lookup() -> tuple[TenantId, int] | None:
+        def lookup() -> Identity | None:
             return self.tenants.identify(token.strip())
 
         # One indexed read: on the loop, where the database allows it (SQLite's WAL never
@@ -102,8 +112,9 @@ class AppContext:
         found = lookup() if self.db.blocking.cheap_inline else await self.run(lookup)
         if found is None:
             raise Unauthorized("The bearer token is not valid")
-        tenant, request.state.schemas_version = found
+        tenant, request.state.schemas_version, rate_limit = found
         request.state.tenant = tenant  # for middleware that runs after the handler (audit)
+        await self.rate_limits.check(tenant, rate_limit)
         return tenant
 
     async def tenant_schemas(self, request: Request, tenant: TenantId) -> TenantSchemas:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from scimhub.scim.types import TenantId
 from scimhub.security import (
@@ -23,9 +24,10 @@ from scimhub.store.provisioning_tables import tenant_token_digests
 from scimhub.store.sql import Tx
 from scimhub.store.tables import admins, api_tokens, tenants
 
-#: With the tenant's schema-extension version (store/schemas.py): one primary-key join more.
+#: With the tenant's schema-extension version (store/schemas.py) and its own rate limit: one
+#: primary-key join more, so neither costs a query of its own.
 _TOKEN_BY_PREFIX = select(api_tokens.c.tenant_id, api_tokens.c.digest,
-                          tenants.c.schemas_version).join(
+                          tenants.c.schemas_version, tenants.c.rate_limit).join(
     tenants, tenants.c.id == api_tokens.c.tenant_id).where(
     api_tokens.c.prefix == bindparam("prefix")
 )
@@ -36,7 +38,8 @@ _INSERT_TOKEN = insert(api_tokens).values(
 _RECORD_DIGEST = insert(tenant_token_digests).values(
     digest=bindparam("digest"), tenant_id=bindparam("tenant_id"), issued=bindparam("created"),
 )
-_TENANT_COLUMNS = (tenants.c.id, tenants.c.name, tenants.c.created, tenants.c.deprovision)
+_TENANT_COLUMNS = (tenants.c.id, tenants.c.name, tenants.c.created, tenants.c.deprovision,
+                   tenants.c.rate_limit)
 #: Verified when the e-mail is unknown, so that a sign-in takes as long either way.
 _DUMMY_HASH = hash_password("not a password anyone has")
 
@@ -55,6 +58,18 @@ class Tenant:
     name: str
     created: str
     deprovision: str
+    #: The tenant's own request limit (a RATE, or "off"); None: the server's default.
+    rate_limit: str | None = None
+
+
+class Identity(NamedTuple):
+    """What a bearer token says about its request, read in the token's one lookup."""
+
+    tenant: TenantId
+    #: The tenant's schema-extension version (store/schemas.py; 0: never registered one).
+    schemas_version: int
+    #: ``tenants.rate_limit``: a RATE, "off", or None for the server's default.
+    rate_limit: str | None
 
 
 @dataclass(frozen=True)
@@ -65,7 +80,8 @@ class Admin:
 
 
 def _tenant(row: tuple[object, ...]) -> Tenant:
-    return Tenant(TenantId(str(row[0])), str(row[1]), str(row[2]), str(row[3]))
+    return Tenant(TenantId(str(row[0])), str(row[1]), str(row[2]), str(row[3]),
+                  None if row[4] is None else str(row[4]))
 
 
 class TenantStore:
@@ -138,12 +154,14 @@ class TenantStore:
         found = self.identify(token)
         return found[0] if found is not None else None
 
-    def identify(self, token: str) -> tuple[TenantId, int] | None:
-        """The tenant a bearer token belongs to and its schema-extension version, or None.
+    def identify(self, token: str) -> Identity | None:
+        """The tenant a bearer token belongs to, its schema-extension version and its rate
+        limit, or None.
 
-        The version comes with the token in the same indexed lookup, so the server can
-        tell whether its cached resource types for the tenant are current (0: the
-        tenant has never registered an extension) without a second query.
+        Both come with the token in the same indexed lookup: the server can tell whether
+        its cached resource types for the tenant are current (0: the tenant has never
+        registered an extension), and a ``scimhub tenant limit`` applies from the next
+        request in every process, without a second query or a cache to expire.
         """
         prefix = token_prefix(token)
         if prefix is None:
@@ -152,7 +170,17 @@ class TenantStore:
             row = tx.first(_TOKEN_BY_PREFIX, {"prefix": prefix})
         if row is None or not token_matches(token, str(row[1])):
             return None
-        return TenantId(str(row[0])), int(row[2])
+        return Identity(TenantId(str(row[0])), int(row[2]),
+                        None if row[3] is None else str(row[3]))
+
+    def set_rate_limit(self, tenant_id: TenantId, rate_limit: str | None) -> None:
+        """The tenant's own limit: a RATE as :func:`scimhub.rates.parse_rate` spells it, "off",
+        or None to follow the server's default. The caller checks the text."""
+        with self.db.write() as tx:
+            done = tx.execute(update(tenants).where(tenants.c.id == tenant_id)
+                              .values(rate_limit=rate_limit))
+        if done.rowcount == 0:
+            raise NoSuchTenant(tenant_id)
 
     def sign_in(self, email: str, password: str) -> Admin | None:
         with self.db.read() as tx:

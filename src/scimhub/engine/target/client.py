@@ -42,7 +42,9 @@ from scimhub.engine.errors import (
     Transient,
     Unreachable,
 )
+from scimhub.engine.target.rate import RateCap
 from scimhub.engine.target.retry import RetryPolicy, parse_retry_after
+from scimhub.rates import Rate
 from scimhub.scim.types import Document, PatchOperationBody, Resource
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -90,7 +92,8 @@ class ScimTarget:
     """One target (Tenant URL + Secret Token); an async context manager that owns the client.
 
     ``requests`` counts attempts sent (retries included), ``retries`` the attempts repeated,
-    ``throttled`` the 429 answers.
+    ``throttled`` the 429 answers. ``rate`` (``[target] rate``) caps every attempt, retries
+    included, on top of the pause a 429's ``Retry-After`` asks for.
     """
 
     def __init__(self, base_url: str, token: str, *, concurrency: int = 8,
@@ -100,7 +103,8 @@ class ScimTarget:
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
                  rng: random.Random | None = None,
                  clock: Callable[[], float] = time.monotonic,
-                 verify: ssl.SSLContext | bool = True) -> None:
+                 verify: ssl.SSLContext | bool = True,
+                 rate: Rate | None = None) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.client = httpx.AsyncClient(
@@ -120,6 +124,7 @@ class ScimTarget:
         self.throttled = 0
         self._gate = asyncio.Semaphore(concurrency)
         self._resume_at = 0.0  # a 429 pauses every request to this target until then
+        self.cap = RateCap(rate) if rate is not None else None
 
     async def __aenter__(self) -> ScimTarget:
         return self
@@ -363,6 +368,8 @@ class ScimTarget:
             raise Unreachable("WebExceptionProtocolError", f"{method} {path}: {exc}") from exc
         url, where = str(request.url), f"{method} {request.url.raw_path.decode('ascii')}"
         async with self._gate:
+            if self.cap is not None:  # inside the gate: counted when it leaves, not queued
+                await self.cap.acquire()
             self.requests += 1
             started = self.clock()
             try:

@@ -1,0 +1,178 @@
+"""Each tenant's SCIM request limit: 429 with ``Retry-After`` past it, as Entra, Okta and Slack
+expect of a service provider.
+
+The algorithm is the ``limits`` library's sliding window counter: two counters per tenant (this
+window's and the last one's, the last weighted by how much of it still overlaps), so a RATE of
+``200/s`` allows a burst of 200 after a quiet spell and about 200 in any second after that,
+without the doubled burst a fixed window allows at its edge, and without the moving window's
+timestamp per request (12,000 of them per tenant for ``12000/minute``, in Redis). Refused
+requests are not counted, so a client that keeps knocking is let in again as soon as the rate
+allows, not punished for knocking.
+
+Where the counters live: in the process by default; in Redis (``--redis``) so that every
+process and machine serving the same database shares one limit per tenant. Redis is reached
+through ``limits.aio`` and redis-py's asyncio client: a limit check is one round trip (a Lua
+script) awaited on the event loop, never a blocking call.
+
+When Redis does not answer, the limit fails open to the process: requests keep being served,
+each process limiting on its own counters (so N processes allow up to N times the RATE) until
+Redis answers again, tried again every few seconds, and the error is logged at most once a
+minute. Failing closed would turn a cache outage into a SCIM outage for every tenant, and
+refusing Entra's requests quarantines their jobs; allowing everything would drop the
+protection exactly while things are already going wrong. Neither is what an operator wants.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+import time
+from collections.abc import Mapping
+from typing import Any, Final
+
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.errors import StorageError
+
+from scimhub.rates import OFF, BadRate, Rate, parse_rate
+from scimhub.scim.errors import RateLimited
+from scimhub.scim.types import TenantId
+from scimhub.server.environment import RATE_LIMIT_ENV, REDIS_ENV
+
+log = logging.getLogger("scimhub.ratelimit")
+
+#: Redis URL schemes ``--redis`` takes, and what ``limits`` calls them.
+_SCHEMES: Final = {"redis://": "async+redis://", "rediss://": "async+rediss://",
+                   "unix://": "async+redis+unix://"}
+#: Keys in Redis start with this (several applications may share one Redis).
+KEY_PREFIX: Final = "scimhub"
+#: A Redis that does not answer within this costs a request no more than this, once per
+#: ``RETRY_SHARED_SECONDS``.
+REDIS_TIMEOUT: Final = 0.5
+#: After Redis failed, the process counts on its own for this long before asking Redis again.
+RETRY_SHARED_SECONDS: Final = 5.0
+#: At most one error line per this many seconds while Redis is unreachable.
+LOG_EVERY_SECONDS: Final = 60.0
+
+
+class BadRedisUrl(ValueError):
+    pass
+
+
+def storage_uri(redis_url: str) -> str:
+    """``limits``' name for a Redis URL (redis://, rediss:// or unix://), or BadRedisUrl."""
+    for scheme, theirs in _SCHEMES.items():
+        if redis_url.startswith(scheme) and len(redis_url) > len(scheme):
+            return theirs + redis_url[len(scheme):]
+    raise BadRedisUrl(f"{redis_url.split('://')[0]!r} is not a Redis URL: give "
+                      "redis://HOST:PORT/DB, rediss://... (TLS) or unix:///PATH")
+
+
+class TenantRateLimits:
+    """The limits every tenant's SCIM requests are held to: the server's default, overridden
+    by the tenant's own setting read with its token (``tenants.rate_limit``)."""
+
+    def __init__(self, default: Rate | None = None, redis_url: str | None = None, *,
+                 clock: Any = time.monotonic) -> None:
+        self.default = default
+        self.redis_uri = storage_uri(redis_url) if redis_url else None
+        self._clock = clock
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._local: SlidingWindowCounterRateLimiter | None = None
+        self._shared: SlidingWindowCounterRateLimiter | None = None
+        self._shared_down_until = 0.0
+        self._logged_at = -math.inf
+        self._bad_settings: set[str] = set()
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> TenantRateLimits:
+        """What ``scimhub serve`` handed its workers (``--tenant-rate-limit``, ``--redis``);
+        a bad value stops the worker at start (``serve`` checks both before it starts one)."""
+        return cls.from_options(environ.get(RATE_LIMIT_ENV), environ.get(REDIS_ENV))
+
+    @classmethod
+    def from_options(cls, rate: str | None, redis_url: str | None) -> TenantRateLimits:
+        """From ``--tenant-rate-limit`` (a RATE; empty or "off": no default limit) and
+        ``--redis``; :class:`BadRate` or :class:`BadRedisUrl` when either does not read."""
+        rate = (rate or "").strip()
+        default = None if not rate or rate.lower() == OFF else parse_rate(rate)
+        return cls(default, (redis_url or "").strip() or None)
+
+    def rate_for(self, setting: str | None) -> Rate | None:
+        """The limit a tenant's setting means: None follows the default, "off" none."""
+        if setting is None:
+            return self.default
+        if setting == OFF:
+            return None
+        try:
+            return parse_rate(setting)
+        except BadRate as exc:  # written around `tenant limit`, which checks what it stores
+            if setting not in self._bad_settings:
+                self._bad_settings.add(setting)
+                log.error("a tenant's rate limit does not read (%s): the default applies", exc)
+            return self.default
+
+    async def check(self, tenant: TenantId, setting: str | None) -> None:
+        """Count one request of ``tenant``, or raise :class:`RateLimited` past its limit."""
+        rate = self.rate_for(setting)
+        if rate is None:
+            return
+        limiter = self._limiter()
+        try:
+            if await limiter.hit(rate.item, tenant):
+                return
+            stats = await limiter.get_window_stats(rate.item, tenant)
+        except StorageError as exc:
+            self._shared_failed(exc)
+            local = self._local_limiter()
+            if await local.hit(rate.item, tenant):
+                return
+            stats = await local.get_window_stats(rate.item, tenant)
+        wait = min(rate.seconds, max(1, math.ceil(stats.reset_time - time.time())))
+        raise RateLimited(f"Too many requests: this tenant is limited to {rate.text}; "
+                          f"retry after {wait} s", wait)
+
+    def _limiter(self) -> SlidingWindowCounterRateLimiter:
+        """Redis's when configured and not known to be down, else the process's own."""
+        if self.redis_uri is None or self._clock() < self._shared_down_until:
+            return self._local_limiter()
+        self._same_loop()
+        if self._shared is None:
+            self._shared = SlidingWindowCounterRateLimiter(_redis_storage(self.redis_uri))
+        elif self._shared_down_until:
+            self._shared_down_until = 0.0
+            log.info("rate limit counters: trying Redis again")
+        return self._shared
+
+    def _local_limiter(self) -> SlidingWindowCounterRateLimiter:
+        self._same_loop()
+        if self._local is None:
+            self._local = SlidingWindowCounterRateLimiter(MemoryStorage())
+        return self._local
+
+    def _same_loop(self) -> None:
+        """Storage belongs to the event loop that made it (asyncio locks, Redis connections):
+        a worker has one loop for its life; an in-process test client may start another."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            self._loop, self._local, self._shared = loop, None, None
+
+    def _shared_failed(self, exc: StorageError) -> None:
+        now = self._clock()
+        self._shared_down_until = now + RETRY_SHARED_SECONDS
+        if now - self._logged_at >= LOG_EVERY_SECONDS:
+            self._logged_at = now
+            cause = exc.storage_error
+            log.error("rate limit counters: Redis does not answer (%s: %s); each process "
+                      "limits on its own counters until it does", type(cause).__name__, cause)
+
+
+def _redis_storage(uri: str) -> Storage:
+    """Short timeouts and no retries inside the client: a Redis that does not answer must
+    cost a request half a second at most, once, before the process stops asking for a while."""
+    options: dict[str, Any] = {"socket_connect_timeout": REDIS_TIMEOUT,
+                               "socket_timeout": REDIS_TIMEOUT, "retry_on_timeout": False}
+    return RedisStorage(uri, wrap_exceptions=True, implementation="redispy",
+                        key_prefix=KEY_PREFIX, **options)
