@@ -1,4 +1,6 @@
-"""Activity: the audit log of every SCIM write the tenant received."""
+"""Activity: the audit log of every SCIM write the tenant received, and (the Console tab) what
+the tenant's admins did in the console: sign-ins, lockouts, the token revealed or reset, admins
+added and removed, SSO changed, with who, when and from which address."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from scimhub.console.sessions import Session, signed_in
 from scimhub.console.views import bad_request
 from scimhub.scim.resource import format_datetime
 from scimhub.store.audit import AuditEntry, AuditPage, AuditQuery
+from scimhub.store.events import ACTION_LABELS, ConsoleEvent
 
 PAGE_SIZE = 50
 #: The SCIM writes the audit log records, as the Activity page names them.
@@ -84,6 +87,19 @@ def rows(page: AuditPage) -> list[ActivityRow]:
     return [ActivityRow(e, page.names.get(e.resource_id or "")) for e in page.entries]
 
 
+@dataclass(frozen=True)
+class EventRow:
+    event: ConsoleEvent
+
+    @property
+    def when(self) -> str:
+        return self.event.at[:19].replace("T", " ") + " UTC"
+
+    @property
+    def failed(self) -> bool:
+        return self.event.action in ("sign_in_failed", "locked_out", "sso_refused")
+
+
 def activity_routes(console: Console) -> list[Route]:
     async def activity(request: Request, session: Session) -> Response:
         query, error = read_query(request.query_params)
@@ -100,4 +116,28 @@ def activity_routes(console: Console) -> list[Route]:
             types=RESOURCE_TYPES, form={k: q.get(k, "") for k in ("type", "resource", "from",
                                                                     "to")})
 
-    return [Route("/activity", signed_in(console, activity), methods=["GET"])]
+    async def console_activity(request: Request, session: Session) -> Response:
+        q = request.query_params
+        action = q.get("action") if q.get("action") in ACTION_LABELS else None
+        try:
+            pager = Pager.read(request, PAGE_SIZE)
+        except BadPage as exc:
+            return bad_request(console, request, session, str(exc))
+        error = None
+        try:
+            since, until = _instant(q.get("from")), _instant(q.get("to"), end=True)
+        except (ValueError, OverflowError):
+            since = until = None
+            error = "From and To must be dates and times (UTC), such as 2025-01-31T09:30."
+        events, more = await console.run(lambda: console.events.page(
+            session.tenant_id, offset=pager.offset, limit=pager.size,
+            actions=(action,) if action else (), since=since, until=until))
+        return console.pages.render(
+            request, "activity_console.html", csrf=session.csrf, signed_in=session,
+            error=error, rows=[EventRow(e) for e in events], pager=pager.open_ended(more),
+            actions=ACTION_LABELS, form={"action": action or "", "from": q.get("from", ""),
+                                         "to": q.get("to", "")})
+
+    return [Route("/activity", signed_in(console, activity), methods=["GET"]),
+            Route("/activity/console", signed_in(console, console_activity),
+                  methods=["GET"])]

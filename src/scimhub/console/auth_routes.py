@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from scimhub.console import csrf
 from scimhub.console.context import Console
+from scimhub.console.event_log import client_address, record_event
 from scimhub.console.lockout import Lock
 from scimhub.console.pages import redirect
 from scimhub.console.sessions import (
@@ -22,6 +23,10 @@ from scimhub.console.sessions import (
     set_cookie,
     signed_in,
 )
+from scimhub.store.admins import tenant_of_email
+from scimhub.store.sso import password_allowed
+
+__all__ = ["auth_routes", "client_address", "failed_password", "locked_message"]
 
 WRONG_PASSWORD = "Wrong e-mail or password."  # noqa: S105 - a message
 #: RFC 3696's bound on an address, and the width of the e-mail column of failed sign-ins.
@@ -35,10 +40,20 @@ def locked_message(lock: Lock) -> str:
             f"more minute{'s' if minutes != 1 else ''} (until {clock}).")
 
 
-def client_address(request: Request) -> str | None:
-    """The address the lockout counts against: the connection's peer, which uvicorn replaces
-    with ``X-Forwarded-For`` only for proxies listed in ``--forwarded-allow-ips``."""
-    return request.client.host if request.client is not None else None
+def failed_password(console: Console, email: str, client: str | None, *, actor: str,
+                    where: str | None = None) -> Lock | None:
+    """Blocking: count a wrong password for ``email`` and record it (and the lock it caused,
+    if any) in the activity log of the tenant whose admin has that e-mail; of no tenant when
+    none has it. ``where``: the page it was typed on, when not the sign-in page."""
+    lock = console.lockout.failed(email, client)
+    tenant = tenant_of_email(console.ctx.db, email)
+    console.events.record(tenant, "sign_in_failed", actor=actor, client=client,
+                          detail=f"wrong password on {where}" if where else "wrong password")
+    if lock is not None:
+        clock = datetime.fromtimestamp(lock.until, UTC).strftime("%H:%M UTC")
+        console.events.record(tenant, "locked_out", actor=actor, client=client,
+                              detail=f"locked for {lock.scope.value} until {clock}")
+    return lock
 
 
 def auth_routes(console: Console) -> list[Route]:
@@ -57,6 +72,8 @@ def auth_routes(console: Console) -> list[Route]:
             return redirect(safe_next(request.query_params.get("next")))
         token = request.cookies.get(csrf.SIGN_IN_COOKIE) or csrf.new_sign_in_token()
         notice = "You are signed out." if "signed_out" in request.query_params else None
+        if "welcome" in request.query_params:
+            notice = "Your admin account is ready: sign in with your e-mail and new password."
         return sign_in_page(request, token, notice=notice)
 
     async def sign_in(request: Request) -> Response:
@@ -76,12 +93,22 @@ def auth_routes(console: Console) -> list[Route]:
                                 email=email)
         admin = await console.slow(lambda: console.ctx.tenants.sign_in(email, password))
         if admin is None:
-            locked = await console.run(lambda: console.lockout.failed(email, client))
+            locked = await console.run(lambda: failed_password(console, email, client,
+                                                               actor=email))
             error = locked_message(locked) if locked is not None else WRONG_PASSWORD
             return sign_in_page(request, token, status=429 if locked else 200, error=error,
                                 email=email)
         await console.run(lambda: console.lockout.succeeded(email, client))
+        if not await console.run(lambda: password_allowed(console.ctx.db, admin.tenant_id,
+                                                          admin.id)):
+            await console.run(lambda: console.events.record(
+                admin.tenant_id, "sign_in_failed", actor=admin.email, client=client,
+                detail="password refused: the tenant requires single sign-on"))
+            return sign_in_page(request, token, status=403, email=email, error=(
+                "This tenant requires single sign-on: use Sign in with… on its sign-in "
+                f"address, /signin/{admin.tenant_id}."))
         session_id = await console.run(lambda: console.sessions.start(admin.tenant_id, admin.id))
+        await record_event(console, request, admin.tenant_id, "sign_in", actor=admin.email)
         response = redirect(safe_next(str(form.get("next", "/"))))
         set_cookie(response, request, COOKIE, session_id)
         clear_cookie(response, request, csrf.SIGN_IN_COOKIE)
@@ -89,6 +116,7 @@ def auth_routes(console: Console) -> list[Route]:
 
     async def sign_out(request: Request, session: Session) -> Response:
         await console.run(lambda: console.sessions.end(session.id))
+        await record_event(console, request, session.tenant_id, "sign_out", actor=session.email)
         response = redirect("/signin?signed_out=1")
         clear_cookie(response, request, COOKIE)
         return response

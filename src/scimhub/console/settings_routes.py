@@ -10,13 +10,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from scimhub.console.auth_routes import client_address, locked_message
 from scimhub.console.context import Console
+from scimhub.console.event_log import record_event
+from scimhub.console.reauth import WRONG_CURRENT_PASSWORD, confirm_password
 from scimhub.console.sessions import Session, signed_in
 from scimhub.server import tenant_url
 from scimhub.store.admins import admin_emails
 
-WRONG_CURRENT_PASSWORD = "The current password is not correct."  # noqa: S105 - a message
+__all__ = ["WRONG_CURRENT_PASSWORD", "settings_routes"]
 
 
 def settings_routes(console: Console) -> list[Route]:
@@ -31,17 +32,8 @@ def settings_routes(console: Console) -> list[Route]:
     async def check_password(request: Request, session: Session) -> tuple[int, str] | None:
         """None when the form carries the admin's current password, else (status, error)."""
         form = await request.form()
-        password = str(form.get("password", ""))
-        client = client_address(request)
-        locked = await console.run(lambda: console.lockout.locked(session.email, client))
-        if locked is not None:
-            return 429, locked_message(locked)
-        admin = await console.slow(lambda: console.ctx.tenants.sign_in(session.email, password))
-        if admin is None or admin.id != session.info.admin_id:
-            locked = await console.run(lambda: console.lockout.failed(session.email, client))
-            return (429, locked_message(locked)) if locked else (200, WRONG_CURRENT_PASSWORD)
-        await console.run(lambda: console.lockout.succeeded(session.email, client))
-        return None
+        return await confirm_password(console, request, session,
+                                      str(form.get("password", "")), "API Settings")
 
     async def show(request: Request, session: Session) -> Response:
         return await api_settings_page(request, session)
@@ -55,6 +47,8 @@ def settings_routes(console: Console) -> list[Route]:
             return await api_settings_page(request, session, error=(
                 "This token cannot be shown: it was sealed with another server key. "
                 "Reset API Token issues a new one."))
+        await record_event(console, request, session.tenant_id, "token_revealed",
+                           actor=session.email)
         return await api_settings_page(request, session, token=token)
 
     async def reset_form(request: Request, session: Session) -> Response:
@@ -67,6 +61,8 @@ def settings_routes(console: Console) -> list[Route]:
             return console.pages.render(request, "reset_token.html", csrf=session.csrf,
                                         signed_in=session, status=failed[0], error=failed[1])
         token = await console.run(lambda: console.ctx.tenants.reset_token(session.tenant_id))
+        await record_event(console, request, session.tenant_id, "token_reset",
+                           actor=session.email, detail="the previous token was revoked")
         return await api_settings_page(request, session, token=token, notice=(
             "A new token was issued. The previous token stopped working: paste this one into "
             "your identity provider's Secret Token field."))
