@@ -10,6 +10,7 @@ all.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -134,12 +135,13 @@ def add_admin(db: Database, tenant: TenantId, email: str, password_hash: str,
 
 
 def remove_admin(db: Database, tenant: TenantId, admin_id: str, *, by: str,
-                 then: Then = None) -> str:
+                 then: Callable[[str, Tx], None] | None = None) -> str:
     """Remove an admin of ``tenant`` (``NoSuchAdmin`` for anyone else's) on behalf of admin
     ``by``; returns the removed admin's e-mail. Their sessions go with them (the foreign key
     cascades). ``LastAdmin`` when they are the tenant's only admin; the check and the delete
     share one transaction that holds the tenant's admin rows, so concurrent removals cannot
-    remove the last two. ``NoSuchAdmin`` too when ``by`` was itself removed meanwhile."""
+    remove the last two. ``NoSuchAdmin`` too when ``by`` was itself removed meanwhile.
+    ``then`` gets the removed admin's e-mail and the transaction."""
     with db.write() as tx:
         current = {str(r[0]): str(r[1])
                    for r in tx.all(_LOCK_TENANT_ADMINS, {"tenant_id": tenant})}
@@ -149,7 +151,7 @@ def remove_admin(db: Database, tenant: TenantId, admin_id: str, *, by: str,
             raise LastAdmin(current[admin_id])
         tx.execute(_DELETE, {"id": admin_id, "tenant_id": tenant})
         if then is not None:
-            then(tx)
+            then(current[admin_id], tx)
     return current[admin_id]
 
 
