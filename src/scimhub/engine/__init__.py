@@ -16,6 +16,7 @@ A cycle runs Entra's steps (docs/entra.md §2.1, §2.10), each in a module of th
 - ``target/``       the SCIM client, its retry policy, Test Connection, schema discovery
 - ``mapping``, ``expressions/``, ``scoping``  what the job file says, parsed and checked
 - ``runner``        one cycle with quarantine around it, or every job on its interval
+- ``metrics``       what the runner reports (an ``Observer``), kept for Prometheus
 - ``on_demand``     one object through the same steps, now
 """
 
@@ -30,8 +31,9 @@ from scimhub.engine.errors import (
     TargetError,
 )
 from scimhub.engine.log_export import write_csv
+from scimhub.engine.metrics import EngineMetrics, MetricsServer, Observer, serve_metrics
 from scimhub.engine.on_demand import OnDemandReport, provision_user
-from scimhub.engine.runner import run_forever, run_once, terminal_progress
+from scimhub.engine.runner import report_stored_state, run_forever, run_once, terminal_progress
 from scimhub.engine.sample import next_day, sample_directory
 from scimhub.engine.target.connection import ConnectionReport, Step, test_connection
 from scimhub.engine.target.schema import listing, listing_lines, read_schema
@@ -41,8 +43,11 @@ __all__ = [
     "ConnectionReport",
     "CycleSummary",
     "EngineError",
+    "EngineMetrics",
     "JobConfig",
     "JobTargetChanged",
+    "MetricsServer",
+    "Observer",
     "OnDemandReport",
     "SourceCredentialsRejected",
     "SourceError",
@@ -54,9 +59,11 @@ __all__ = [
     "next_day",
     "provision_user",
     "read_schema",
+    "report_stored_state",
     "run_forever",
     "run_once",
     "sample_directory",
+    "serve_metrics",
     "terminal_progress",
     "test_connection",
     "write_csv",

@@ -14,10 +14,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
+from typing import Literal
 
-from scimhub.engine.errors import Throttled, Transient
+from scimhub.engine.errors import TargetError, Throttled, Transient
 
 _SECONDS = re.compile(r"\d+(\.\d+)?")  # RFC 9110 says digits; some targets send "1.5"
+
+#: Why a request was tried again: what the engine's ``retries_total`` metric is labelled by.
+RetryReason = Literal["429", "5xx", "timeout", "connection"]
 
 
 @dataclass(frozen=True)
@@ -60,3 +64,22 @@ def parse_retry_after(header: str | None, now: Callable[[], float] = time.time) 
     if when.tzinfo is None:  # an HTTP-date is always GMT, even written without a zone
         when = when.replace(tzinfo=UTC)
     return max(0.0, when.timestamp() - now())
+
+
+def retry_reason(outcome: int | TargetError) -> RetryReason | None:
+    """Which of the transient failures this policy retries an attempt's outcome is (an HTTP
+    status, or the error of a request that got no answer), or None when it is not one.
+
+    The one place that names them, so that what the metrics count as a retry is what the
+    client treats as transient (client.py ``_checked``: 408 is a timeout, 501 is final)."""
+    if isinstance(outcome, int):
+        if outcome == 429:
+            return "429"
+        if outcome == 408:
+            return "timeout"
+        if outcome >= 500 and outcome != 501:
+            return "5xx"
+        return None
+    if not isinstance(outcome, Transient):
+        return None
+    return "timeout" if outcome.code == "Timeout" else "connection"
