@@ -18,7 +18,7 @@ from pathlib import Path
 import redis
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -28,6 +28,7 @@ def _free_port() -> int:
 class RedisServer:
     port: int
     process: subprocess.Popen[bytes]
+    workdir: Path
 
     @property
     def url(self) -> str:
@@ -38,17 +39,18 @@ class RedisServer:
 
 
 @contextmanager
-def redis_server(workdir: Path) -> Iterator[RedisServer]:
-    """A running redis-server; fails (never skips) when the binary is missing."""
+def redis_server(workdir: Path, port: int | None = None) -> Iterator[RedisServer]:
+    """A running redis-server (on ``port`` when given: one started again after a stop); fails
+    (never skips) when the binary is missing."""
     binary = shutil.which("redis-server")
     assert binary, "redis-server is not installed (Debian: apt-get install redis-server)"
-    port = _free_port()
+    port = port or free_port()
     log = open(workdir / f"redis-{port}.log", "wb")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
          "--appendonly", "no", "--dir", str(workdir)],
         stdout=log, stderr=subprocess.STDOUT)
-    server = RedisServer(port, process)
+    server = RedisServer(port, process, workdir)
     try:
         deadline = time.monotonic() + 10
         while True:
