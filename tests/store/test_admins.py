@@ -133,7 +133,8 @@ def test_concurrent_removals_never_remove_the_last_two(
         outcomes: list[str] = []
 
         def remove(target: str, by: str, tenant: TenantId = tenant,
-                   barrier: threading.Barrier = barrier) -> None:
+                   barrier: threading.Barrier = barrier, outcomes: list[str] = outcomes,
+                   ) -> None:
             barrier.wait()
             try:
                 remove_admin(db, tenant, target, by=by)
