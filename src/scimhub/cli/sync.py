@@ -27,6 +27,7 @@ from scimhub.engine import (
     run_once,
     serve_metrics,
     terminal_progress,
+    without_queries,
 )
 from scimhub.logs import FIELDS_KEY, current_format
 from scimhub.store.database import Database
@@ -61,9 +62,10 @@ def _source(summary: CycleSummary) -> str:
 
 def _fail(job: str, message: str) -> NoReturn:
     """Exit 1 with the error: Click's ``Error:`` line, or with ``--log-format json`` a JSON
-    line like every other line the process writes to stderr."""
+    line like every other line the process writes to stderr, without the queries of the
+    requests it quotes (a match filter holds a source value; logs are shipped elsewhere)."""
     if current_format() == "json":
-        log.error(message, extra={FIELDS_KEY: {"job": job}})
+        log.error("%s", without_queries(message), extra={FIELDS_KEY: {"job": job}})
         sys.exit(1)
     raise click.ClickException(message)
 

@@ -33,7 +33,13 @@ from scimhub.engine.errors import (
 from scimhub.engine.log_export import write_csv
 from scimhub.engine.metrics import EngineMetrics, MetricsServer, Observer, serve_metrics
 from scimhub.engine.on_demand import OnDemandReport, provision_user
-from scimhub.engine.runner import report_stored_state, run_forever, run_once, terminal_progress
+from scimhub.engine.runner import (
+    report_stored_state,
+    run_forever,
+    run_once,
+    terminal_progress,
+    without_queries,
+)
 from scimhub.engine.sample import next_day, sample_directory
 from scimhub.engine.target.connection import ConnectionReport, Step, test_connection
 from scimhub.engine.target.schema import listing, listing_lines, read_schema
@@ -66,5 +72,6 @@ __all__ = [
     "serve_metrics",
     "terminal_progress",
     "test_connection",
+    "without_queries",
     "write_csv",
 ]

@@ -45,7 +45,7 @@ Progress = Callable[[str, int, int], None]
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 #: A request line in an error's detail keeps its path; its query (a match filter holds a
 #: source value, e.g. ``userName eq "ada@..."``) is left out of the log.
-_QUERY = re.compile(r"((?:GET|POST|PUT|PATCH|DELETE) [^\s?]*)\?\S*")
+_QUERY = re.compile(r"((?:GET|POST|PUT|PATCH|DELETE) [^\s?]*)\?.*?(?= -> |: |$)")
 log = logging.getLogger("scimhub.engine")
 
 
@@ -132,8 +132,9 @@ class _Watch:
                      outcome, extra=self.fields(**fields | {"kind": report.kind}))
             return
         code = error.code if isinstance(error, TargetError) else type(error).__name__
-        log.warning("%s: %s cycle %s %s: %s", self.job.name, report.kind,
-                    report.cycle_id or "(none)", outcome, safe_detail(error),
+        log.warning("%s: %s cycle%s %s: %s", self.job.name, report.kind,
+                    f" {report.cycle_id}" if report.cycle_id else "", outcome,
+                    safe_detail(error),
                     extra=self.fields(**fields | {"kind": report.kind, "error": code,
                                                   "detail": safe_detail(error)}))
 
@@ -144,7 +145,12 @@ def safe_detail(error: BaseException) -> str:
     a header; a source's password is never quoted); what a target answers to one object's
     write (which may echo a ``Redact()`` value) is that object's failure, kept in the
     provisioning log with the value scrubbed, never a cycle's error."""
-    text = error.detail if isinstance(error, TargetError) else str(error)
+    return without_queries(error.detail if isinstance(error, TargetError) else str(error))
+
+
+def without_queries(text: str) -> str:
+    """``text`` with the query of each request line in it left out (``GET /Users?…``), cut
+    to 500 characters: what of an engine error's text a log line carries."""
     return _QUERY.sub(r"\1?…", text)[:500]
 
 
@@ -314,7 +320,7 @@ def _quarantine(watch: _Watch, job_id: str, state: EngineState, reason: str, *,
         return
     log.warning("%s: quarantined: %s", job.name, reason_code(reason), extra={FIELDS_KEY: {
         "job": job.name, "job_id": job_id, "quarantine_reason": reason_code(reason),
-        "detail": _QUERY.sub(r"\1?…", reason)[:500]}})
+        "detail": without_queries(reason)}})
     last = state.cycles(job_id, 1) if in_cycle else []
     state.write_log(job_id, last[0].id if last else "none", [LogEntry(
         "job", None, None, job.name, "quarantine", "failure", reason.split(":", 1)[0], reason)])
