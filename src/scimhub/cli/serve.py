@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 
 import click
 
 from scimhub.cli.options import database_option
+from scimhub.logs import uvicorn_log_config
+from scimhub.rates import BadRate
 from scimhub.server.environment import (
     METRICS_ENV,
     METRICS_TOKEN_ENV,
@@ -15,6 +19,9 @@ from scimhub.server.environment import (
     RETENTION_ENV,
 )
 from scimhub.server.hosts import PUBLIC_URL_ENV, TRUSTED_HOSTS_ENV, BadPublicUrl, HostPolicy
+from scimhub.server.metrics import MULTIPROC_ENV
+from scimhub.server.ratelimit import BadRedisUrl, TenantRateLimits
+from scimhub.server.request_log import ACCESS_LOG_ENV
 from scimhub.store.database import Database, database_url
 from scimhub.store.migrate import migrate
 
@@ -23,7 +30,10 @@ from scimhub.store.migrate import migrate
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int)
-@click.option("--access-log/--no-access-log", default=False, show_default=True)
+@click.option("--access-log/--no-access-log", default=None,
+              help="One log line per request (request id, tenant id, route, status, "
+                   "duration; never the query string). Default: on with --log-format json, "
+                   "off with text.")
 @click.option("--public-url", envvar=PUBLIC_URL_ENV, default=None, metavar="URL",
               help="The base URL clients reach this server at (e.g. https://scim.example.com): "
                    "used in Location, meta.location and the console's Tenant URL "
@@ -53,7 +63,8 @@ from scimhub.store.migrate import migrate
               help="How long the activity and audit logs keep entries (e.g. 90d, 12h; 0 keeps "
                    f"them forever) (default: ${RETENTION_ENV}).")
 @database_option
-def serve(host: str, port: int, workers: int, access_log: bool, public_url: str | None,
+def serve(host: str, port: int, workers: int, access_log: bool | None,
+          public_url: str | None,
           trusted_hosts: str, forwarded_allow_ips: str, tenant_rate_limit: str | None,
           redis_url: str | None, metrics: bool, metrics_token: str | None,
           audit_retention: str, database: str | None) -> None:
@@ -63,6 +74,12 @@ def serve(host: str, port: int, workers: int, access_log: bool, public_url: str 
                                  trusted=trusted_hosts.split(","))
     except BadPublicUrl as exc:
         raise click.BadParameter(str(exc), param_hint="--public-url") from None
+    try:  # the workers read them again; a bad one must stop here, not in every worker
+        TenantRateLimits.from_options(tenant_rate_limit, redis_url)
+    except BadRate as exc:
+        raise click.BadParameter(str(exc), param_hint="--tenant-rate-limit") from None
+    except BadRedisUrl as exc:
+        raise click.BadParameter(str(exc), param_hint="--redis") from None
     if host in ("0.0.0.0", "::") and not public_url and not trusted_hosts.strip():  # noqa: S104
         click.echo("scimhub: listening on every address, but only Host headers naming this "
                    "machine locally are answered: give --public-url (or --trusted-hosts) with "
@@ -82,13 +99,27 @@ def serve(host: str, port: int, workers: int, access_log: bool, public_url: str 
             os.environ[name] = value
         else:
             os.environ.pop(name, None)
-    run_server(host, port, workers, access_log, forwarded_allow_ips)
+    if access_log is None:
+        os.environ.pop(ACCESS_LOG_ENV, None)  # the request log follows the log format
+    else:
+        os.environ[ACCESS_LOG_ENV] = "1" if access_log else "0"
+    if not (metrics and workers > 1):
+        run_server(host, port, workers, forwarded_allow_ips)
+        return
+    # Each worker counts in files here, which /metrics adds up (server/metrics.py). Fresh
+    # for every start, so that a previous run's counts are not added to this one's.
+    directory = tempfile.mkdtemp(prefix="scimhub-metrics-")
+    os.environ[MULTIPROC_ENV] = directory
+    try:
+        run_server(host, port, workers, forwarded_allow_ips)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
-def run_server(host: str, port: int, workers: int, access_log: bool,
-               forwarded_allow_ips: str = "") -> None:
+def run_server(host: str, port: int, workers: int, forwarded_allow_ips: str = "") -> None:
     """``forwarded_allow_ips`` empty: the client address and scheme are the connection's own,
-    whatever X-Forwarded-* headers say."""
+    whatever X-Forwarded-* headers say. uvicorn's own access log stays off (it prints the
+    query string); the application writes the request log (server/request_log.py)."""
     import uvicorn
 
     uvicorn.run(
@@ -97,7 +128,8 @@ def run_server(host: str, port: int, workers: int, access_log: bool,
         host=host,
         port=port,
         workers=workers if workers > 1 else None,
-        access_log=access_log,
+        access_log=False,
+        log_config=uvicorn_log_config(),
         log_level="info",
         loop="uvloop",
         http="httptools",

@@ -24,6 +24,9 @@ from scimhub.server.context import AppContext
 from scimhub.server.discovery_routes import discovery_routes
 from scimhub.server.guard import ErrorPage, RefuseNul, plain_error_page
 from scimhub.server.hosts import SCIM_PATH, HostCheck, HostPolicy
+from scimhub.server.metrics import Metrics
+from scimhub.server.ratelimit import TenantRateLimits
+from scimhub.server.request_log import ObservedApplication, RequestObserver
 from scimhub.server.responses import error_response
 from scimhub.server.scim_routes import resource_routes
 from scimhub.store.database import Database
@@ -33,18 +36,23 @@ from scimhub.store.tenants import TenantStore
 log = logging.getLogger("scimhub.server")
 
 
-def build_context(url: str, limits: Limits | None = None) -> AppContext:
+def build_context(url: str, limits: Limits | None = None,
+                  rate_limits: TenantRateLimits | None = None) -> AppContext:
+    """``rate_limits`` None: what ``scimhub serve`` set in the environment (none when unset)."""
     db = Database(url)
     return AppContext(db, ResourceStore(db), TenantStore(db, TokenVault.from_environment()),
-                      limits or Limits())
+                      limits or Limits(), rate_limits or TenantRateLimits.from_environment())
 
 
 def create_app(ctx: AppContext, hosts: HostPolicy | None = None, *,
                routes: Sequence[BaseRoute] = (), scim_middleware: Sequence[Middleware] = (),
-               error_page: ErrorPage = plain_error_page) -> Starlette:
+               error_page: ErrorPage = plain_error_page, metrics: Metrics | None = None,
+               request_log: bool = False) -> Starlette:
     """The application. ``hosts`` decides which Host headers are answered and the public
     base URL; ``scimhub serve`` always passes one. None (in-process test clients only)
-    answers any Host and builds URLs from it.
+    answers any Host and builds URLs from it. ``metrics`` serves ``GET /metrics`` and
+    counts every request (none: no /metrics); ``request_log`` writes one log line per
+    request (server/request_log.py). Every answer carries an ``X-Request-Id`` either way.
 
     What the server does not own is handed in: ``routes`` served after SCIM and health
     (the console), ``scim_middleware`` wrapped around the SCIM mount (the console's audit
@@ -54,7 +62,9 @@ def create_app(ctx: AppContext, hosts: HostPolicy | None = None, *,
     async def healthz(_request: Request) -> Response:
         try:
             await ctx.health(ctx.db.ping)
-        except Exception:
+        except Exception as exc:
+            if metrics is not None:
+                metrics.database_error(ctx.db, exc)
             log.exception("health check failed")
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
@@ -79,6 +89,8 @@ def create_app(ctx: AppContext, hosts: HostPolicy | None = None, *,
         return error_response(_status_error(exc.status_code, str(exc.detail)))
 
     async def unexpected(_request: Request, exc: Exception) -> Response:
+        if metrics is not None:
+            metrics.database_error(ctx.db, exc)
         log.exception("unexpected error", exc_info=exc)
         return error_response(_status_error(500, "Internal server error"))
 
@@ -95,7 +107,8 @@ def create_app(ctx: AppContext, hosts: HostPolicy | None = None, *,
         ctx.close()
         ctx.db.dispose()
 
-    app = Starlette(
+    app = ObservedApplication(
+        lambda inner: RequestObserver(inner, metrics, request_log),
         routes=all_routes,
         exception_handlers={ScimError: scim_error, HTTPException: http_error,
                             Exception: unexpected},
