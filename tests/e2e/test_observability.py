@@ -175,3 +175,18 @@ def test_a_database_that_refuses_connections_is_counted(tmp_path: Path) -> None:
             assert total(text, "scimhub_http_requests_total", status="500") == 1
             assert httpx.get(f"{server.scim_url}/Users", headers=auth,
                              timeout=10).status_code == 200
+
+
+def test_rate_limited_requests_are_counted(tmp_path: Path) -> None:
+    with serving(tmp_path, "--metrics", "--tenant-rate-limit", "5/minute") as (server, tenant):
+        auth = {"Authorization": f"Bearer {tenant['token']}"}
+        with httpx.Client(base_url=server.scim_url, headers=auth, timeout=10) as scim:
+            statuses = [scim.get("/Users").status_code for _ in range(8)]
+            statuses.append(scim.get("/Users/some-id").status_code)
+        assert statuses.count(200) == 5 and statuses.count(429) == 4, statuses
+        text = httpx.get(f"{server.url}/metrics", timeout=10).text
+    assert total(text, "scimhub_rate_limited_requests_total") == 4
+    assert total(text, "scimhub_rate_limited_requests_total", operation="list",
+                 resource_type="User") == 3
+    assert total(text, "scimhub_rate_limited_requests_total", operation="get") == 1
+    assert total(text, "scimhub_http_requests_total", status="429") == 4
