@@ -85,6 +85,11 @@ class TenantRateLimits:
         self._shared_down_until = 0.0
         self._logged_at = -math.inf
         self._bad_settings: set[str] = set()
+        #: Until when a tenant's next request is refused without asking the counters: the
+        #: limiter's own answer to its last refusal (the window's reset). Counts only go
+        #: down with time, and refused requests are not counted, so the answer holds; a
+        #: flood is refused without a Redis round trip, one entry per limited tenant.
+        self._refused: dict[tuple[TenantId, str], float] = {}
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> TenantRateLimits:
@@ -119,7 +124,14 @@ class TenantRateLimits:
         rate = self.rate_for(setting)
         if rate is None:
             return
-        limiter = self._limiter()
+        limiter = self._limiter()  # first: a change of counters forgets the refusals
+        key = (tenant, rate.text)
+        until = self._refused.get(key)
+        if until is not None:  # refused a moment ago: no slot can have freed up since
+            now = time.time()
+            if now < until:
+                raise self._refusal(rate, until - now)
+            del self._refused[key]
         try:
             if await limiter.hit(rate.item, tenant):
                 return
@@ -130,9 +142,14 @@ class TenantRateLimits:
             if await local.hit(rate.item, tenant):
                 return
             stats = await local.get_window_stats(rate.item, tenant)
-        wait = min(rate.seconds, max(1, math.ceil(stats.reset_time - time.time())))
-        raise RateLimited(f"Too many requests: this tenant is limited to {rate.text}; "
-                          f"retry after {wait} s", wait)
+        self._refused[key] = stats.reset_time
+        raise self._refusal(rate, stats.reset_time - time.time())
+
+    @staticmethod
+    def _refusal(rate: Rate, seconds: float) -> RateLimited:
+        wait = min(rate.seconds, max(1, math.ceil(seconds)))
+        return RateLimited(f"Too many requests: this tenant is limited to {rate.text}; "
+                           f"retry after {wait} s", wait)
 
     def _limiter(self) -> SlidingWindowCounterRateLimiter:
         """Redis's when configured and not known to be down, else the process's own."""
@@ -143,6 +160,7 @@ class TenantRateLimits:
             self._shared = SlidingWindowCounterRateLimiter(_redis_storage(self.redis_uri))
         elif self._shared_down_until:
             self._shared_down_until = 0.0
+            self._refused.clear()  # the process's own refusals: Redis's count decides again
             log.info("rate limit counters: trying Redis again")
         return self._shared
 
@@ -158,10 +176,12 @@ class TenantRateLimits:
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
             self._loop, self._local, self._shared = loop, None, None
+            self._refused.clear()
 
     def _shared_failed(self, exc: StorageError) -> None:
         now = self._clock()
         self._shared_down_until = now + RETRY_SHARED_SECONDS
+        self._refused.clear()
         if now - self._logged_at >= LOG_EVERY_SECONDS:
             self._logged_at = now
             cause = exc.storage_error
