@@ -62,7 +62,7 @@ class Metrics:
                  ) -> None:
         # A ``_created`` timestamp beside every counter and histogram doubles the page for
         # what Prometheus (the classic text format) ignores: off, for the whole process.
-        disable_created_metrics()
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self._token = token.encode() if token else None
         self._multiprocess_dir = multiprocess_dir
         self.registry = CollectorRegistry()
