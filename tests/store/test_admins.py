@@ -281,18 +281,20 @@ def test_purge_deletes_entries_older_than_the_cutoff_in_batches(
     entries = [(tenant, AuditEntry(_at(days), "POST", "/scim/v2/Users", "User", str(n),
                                    "127.0.0.1", 201, 1))
                for n, days in enumerate([100, 95, 91] * 4 + [89, 1, 0])]
+    cutoff = _at(90)
+    entries.append((tenant, AuditEntry(cutoff, "DELETE", "/scim/v2/Users/x", "User", "x",
+                                       None, 204, 1)))  # exactly at the cutoff: kept
     audit.record(entries)
     with db.engine.begin() as conn:
         conn.execute(insert(console_events), [
             {"tenant_id": t, "at": _at(days), "action": "sign_in", "actor": "a@acme.example",
              "client": None, "detail": None}
             for t, days in [(tenant, 120), (None, 91), (tenant, 89), (None, 0)]])
-    cutoff = _at(90)
     assert audit.purge(cutoff, batch=5) == 12  # three batches: 5, 5, 2
     assert events.purge(cutoff, batch=1) == 2
     with db.read() as tx:
         kept_audit = sorted(str(r[0]) for r in tx.all(select(audit_log.c.at)))
         kept_events = sorted(str(r[0]) for r in tx.all(select(console_events.c.at)))
-    assert len(kept_audit) == 3 and all(at >= cutoff for at in kept_audit)
+    assert len(kept_audit) == 4 and all(at >= cutoff for at in kept_audit)
     assert len(kept_events) == 2 and all(at >= cutoff for at in kept_events)
     assert audit.purge(cutoff) == 0
