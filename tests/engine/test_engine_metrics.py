@@ -184,3 +184,19 @@ def test_a_quarantine_reason_is_labelled_by_its_code_only() -> None:
                        "-> 401: bad token") == "EncounteredQuarantineException: Unauthorized"
     assert reason_code("EncounteredEscrowProportionThreshold: 9 of 10 objects failed") == \
         "EncounteredEscrowProportionThreshold"
+
+
+def test_a_rate_limited_tenant_s_429s_are_the_retries_the_summary_counts(
+        target: ServerProcess, tmp_path: Path) -> None:
+    """The real thing: ``scimhub serve`` answering 429 to a tenant over its limit."""
+    token = tenant(target, "metrics-limited")
+    scimhub("tenant", "limit", "metrics-limited", "3/s", env=target.env)
+    config = prepare(tmp_path, target.scim_url)
+    with Engine(config, f"sqlite:///{tmp_path}/engine.db", token, free_port()) as engine:
+        samples = engine.wait(
+            lambda m: value(m, "scimhub_engine_cycles_total") is not None, "the cycle")
+    summary = json.loads(engine.stdout.splitlines()[0])
+    assert summary["failures"] == 0 and summary["retries"] > 0, summary
+    assert value(samples, "scimhub_engine_retries_total", job=JOB, reason="429") == \
+        summary["retries"]
+    assert value(samples, "scimhub_engine_cycles_total", outcome="success") == 1
