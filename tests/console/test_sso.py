@@ -186,6 +186,13 @@ def test_a_replayed_callback_and_a_replayed_code_are_refused(site: Site,
     client.cookies.clear()
     again = callback(client, back)
     assert again.status_code == 403 and "scimhub_session" not in client.cookies
+    # Even with the state cookie put back, the state was consumed by the first callback.
+    state = parse_qs(urlsplit(back).query)["state"][0]
+    client.cookies.set("scimhub_sso", state, domain="testserver.local", path="/sso/callback")
+    again = callback(client, back)
+    assert again.status_code == 403 and "already completed or abandoned" in again.text
+    assert "scimhub_session" not in client.cookies
+    client.cookies.clear()
     # The same code under a fresh sign-in of this browser: the provider refuses it.
     fresh = start(client, site)
     state = parse_qs(urlsplit(fresh).query)["state"][0]
@@ -203,6 +210,20 @@ def test_a_token_not_signed_with_the_published_key_is_refused(site: Site,
     response = callback(client, authorize(forged, start(client, site), "alice", VERIFIED))
     assert response.status_code == 403
     assert "signature does not verify" in response.text
+    assert "scimhub_session" not in client.cookies
+
+
+def test_an_id_token_minted_for_another_nonce_is_refused(site: Site,
+                                                        provider: Provider) -> None:
+    configure(site, provider)
+    client = site.client()
+    url = start(client, site)
+    nonce = parse_qs(urlsplit(url).query)["nonce"][0]
+    back = authorize(provider, url.replace(f"nonce={nonce}", "nonce=someone-elses"),
+                     "alice", VERIFIED)
+    response = callback(client, back)
+    assert response.status_code == 403
+    assert "claims do not check out" in response.text and "nonce" in response.text
     assert "scimhub_session" not in client.cookies
 
 

@@ -16,7 +16,7 @@ from scimhub.store.sso import SsoNotConfigured, SsoStore, password_allowed, stat
 from scimhub.store.tables import admins
 from scimhub.store.tenants import TenantStore
 
-SECRET = "s3cr3t~client.secret_value"  # noqa: S105 - a test value
+SECRET = "s3cr3t~client.secret_value"
 
 
 @pytest.fixture()

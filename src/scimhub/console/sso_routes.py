@@ -19,10 +19,11 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from scimhub.console import csrf
-from scimhub.console.auth_routes import client_address, locked_message
 from scimhub.console.context import Console
+from scimhub.console.event_log import client_address
 from scimhub.console.oidc import OidcClient, OidcError, check_issuer
 from scimhub.console.pages import redirect
+from scimhub.console.reauth import confirm_password
 from scimhub.console.sessions import (
     COOKIE,
     Session,
@@ -45,7 +46,6 @@ from scimhub.store.sso import (
 #: Binds a sign-in under way to the browser that started it (its value is the state).
 STATE_COOKIE = "scimhub_sso"
 CALLBACK_PATH = "/sso/callback"
-WRONG_CURRENT_PASSWORD = "The current password is not correct."  # noqa: S105 - a message
 MAX_FIELD = {"issuer": 2000, "client_id": 500, "client_secret": 2000, "display_name": 100}
 
 
@@ -228,19 +228,10 @@ def sso_routes(console: Console) -> list[BaseRoute]:
 
     async def check_password(request: Request, session: Session) -> tuple[int, str] | None:
         """None when the form carries the admin's current password, else (status, error);
-        wrong passwords count towards the sign-in lockout, as on API Settings."""
+        a wrong one counts towards the lockout and is recorded, as on API Settings."""
         form = await request.form()
-        password = str(form.get("password", ""))
-        client = client_address(request)
-        locked = await console.run(lambda: console.lockout.locked(session.email, client))
-        if locked is not None:
-            return 429, locked_message(locked)
-        admin = await console.slow(lambda: console.ctx.tenants.sign_in(session.email, password))
-        if admin is None or admin.id != session.info.admin_id:
-            locked = await console.run(lambda: console.lockout.failed(session.email, client))
-            return (429, locked_message(locked)) if locked else (200, WRONG_CURRENT_PASSWORD)
-        await console.run(lambda: console.lockout.succeeded(session.email, client))
-        return None
+        return await confirm_password(console, request, session,
+                                      str(form.get("password", "")), "Single sign-on")
 
     async def show(request: Request, session: Session) -> Response:
         return await settings_page(request, session)
