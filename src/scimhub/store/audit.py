@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, delete, insert, select
@@ -84,12 +85,16 @@ class AuditStore:
             names = _names(tx, tenant, entries)
         return AuditPage(entries, len(rows) > limit, names)
 
-    def purge(self, older_than: str, batch: int = 5000) -> int:
+    def purge(self, older_than: str, batch: int = 1000, pause: float = 0.01) -> int:
         """Delete entries before ``older_than`` (a canonical UTC string), in batches so that
-        no transaction holds the table (and the SCIM writes recorded into it) for long;
-        returns how many went. Walks ``ix_audit_log_at``."""
+        no transaction holds the table (and the SCIM writes recorded into it) for long, with
+        a ``pause`` between them in which waiting writers take the lock (SQLite's one write
+        lock is not fair: without it the next batch takes it again at once); returns how
+        many went. Walks ``ix_audit_log_at``."""
         gone = 0
         while True:
+            if gone:
+                time.sleep(pause)
             with self.db.write() as tx:
                 ids = [r[0] for r in tx.all(select(a.c.id).where(a.c.at < older_than)
                                             .limit(batch))]
