@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import httpx
 import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
@@ -40,7 +41,7 @@ def _signed_in(site: Site, tenant: str = "acme", email: str | None = None,
     return client
 
 
-def _post(client: TestClient, page: str, action: str, **data: str) -> object:
+def _post(client: TestClient, page: str, action: str, **data: str) -> httpx.Response:
     return client.post(action, data={**data, "csrf": csrf_of(client.get(page).text)})
 
 
@@ -277,3 +278,16 @@ def test_console_activity_filters_and_bad_input(site: Site) -> None:
     assert bad.status_code == 200 and "must be dates and times" in bad.text
     assert 'aria-current="page">Console<' in client.get("/activity/console").text
     assert 'aria-current="page">SCIM writes<' in client.get("/activity").text
+
+
+def test_withdrawing_an_invitation_is_recorded_and_the_link_stops_working(site: Site) -> None:
+    admin = _signed_in(site)
+    _link, secret = _invite(admin, "later@acme.example")
+    page = admin.get("/settings/admins").text
+    found = re.search(r'action="(/settings/admins/invitations/[^"]+/revoke)"', page)
+    assert found, page
+    response = _post(admin, "/settings/admins", found.group(1))
+    assert "The invitation for later@acme.example was withdrawn." in response.text
+    assert site.client().get(f"/invite/{secret}").status_code == 404
+    assert _events(site, "acme")[-1][:4] == ("invitation_withdrawn", "admin@acme.example",
+                                             "testclient", "later@acme.example")

@@ -19,7 +19,7 @@ from starlette.routing import Route
 from scimhub.console import csrf
 from scimhub.console.auth_routes import MAX_EMAIL_LENGTH
 from scimhub.console.context import Console
-from scimhub.console.event_log import event_in
+from scimhub.console.event_log import client_address, event_in
 from scimhub.console.pages import redirect
 from scimhub.console.reauth import confirm_password
 from scimhub.console.sessions import (
@@ -170,8 +170,14 @@ def admin_routes(console: Console) -> list[Route]:
 
     async def revoke(request: Request, session: Session) -> Response:
         invitation_id = str(request.path_params["invitation_id"])
+        client = client_address(request)
+
+        def record(tx: Tx, email: str) -> None:  # the e-mail is known inside the transaction
+            console.events.record(session.tenant_id, "invitation_withdrawn",
+                                  actor=session.email, client=client, detail=email, tx=tx)
+
         email = await console.run(lambda: invitations.revoke(session.tenant_id,
-                                                             invitation_id[:64]))
+                                                             invitation_id[:64], record))
         if email is None:
             return await admins_page(request, session, status=404,
                                      error="No such invitation in this tenant.")

@@ -24,7 +24,8 @@ EventAction = Literal[
     "sign_in", "sign_in_failed", "locked_out", "sign_out",
     "sso_sign_in", "sso_refused", "sso_configured", "sso_removed", "sso_required",
     "token_revealed", "token_reset",
-    "admin_invited", "admin_added", "admin_removed", "password_changed", "sessions_revoked",
+    "admin_invited", "invitation_withdrawn", "admin_added", "admin_removed", "password_changed",
+    "sessions_revoked",
 ]
 #: How the Activity page names each action.
 ACTION_LABELS: Final[dict[str, str]] = {
@@ -40,6 +41,7 @@ ACTION_LABELS: Final[dict[str, str]] = {
     "token_revealed": "API token revealed",
     "token_reset": "API token reset",
     "admin_invited": "Admin invited",
+    "invitation_withdrawn": "Invitation withdrawn",
     "admin_added": "Admin added",
     "admin_removed": "Admin removed",
     "password_changed": "Password changed",

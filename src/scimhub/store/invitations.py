@@ -142,9 +142,11 @@ class Invitations:
         return [PendingInvitation(str(r[0]), str(r[1]), int(r[2]), int(r[3]),
                                   str(r[4]) if r[4] is not None else None) for r in rows]
 
-    def revoke(self, tenant: TenantId, invitation_id: str, then: Then = None) -> str | None:
+    def revoke(self, tenant: TenantId, invitation_id: str,
+               then: Callable[[Tx, str], None] | None = None) -> str | None:
         """Withdraw one of ``tenant``'s invitations (never another tenant's); the e-mail it
-        named, or None when there was no such invitation."""
+        named, or None when there was no such invitation. ``then(tx, email)`` runs in the same
+        transaction (the console's record of it)."""
         with self.db.write() as tx:
             email = tx.scalar(select(i.c.email).where(i.c.id_hash == invitation_id,
                                                       i.c.tenant_id == tenant))
@@ -152,5 +154,5 @@ class Invitations:
                 return None
             tx.execute(_REVOKE, {"id_hash": invitation_id, "tenant_id": tenant})
             if then is not None:
-                then(tx)
+                then(tx, str(email))
         return str(email)
