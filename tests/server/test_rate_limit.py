@@ -8,10 +8,17 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from starlette.testclient import TestClient
 
 from scimhub.rates import parse_rate
+from scimhub.scim.limits import Limits
+from scimhub.server.context import AppContext
 from scimhub.server.ratelimit import TenantRateLimits
+from scimhub.store.audit import AuditQuery, AuditStore
 from scimhub.store.database import Database
+from scimhub.store.resources import ResourceStore
+from scimhub.store.tenants import TenantStore
+from scimhub.web import create_app as create_web_app
 from tests.server.ratelimited import (
     ERROR,
     database,
@@ -22,6 +29,8 @@ from tests.server.ratelimited import (
     tenant_store,
     window_start,
 )
+
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -122,3 +131,46 @@ def test_every_scim_endpoint_counts(db: Database) -> None:
             "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "x"})
         assert refused.status_code == 429 and refused.json()["status"] == "429"
         assert client.get("/Users", headers=auth).status_code == 429
+
+
+def test_a_refused_token_is_refused_from_memory_until_its_window_resets(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After the first refusal of a window, the same credentials are answered before the SCIM
+    routes run: no token lookup, the same 429; other credentials go through as usual."""
+    _tenant, token = new_tenant(db)
+    _other, other_token = new_tenant(db)
+    lookups: list[str] = []
+    identify = TenantStore.identify
+
+    def counted(self: TenantStore, presented: str) -> object:
+        lookups.append(presented)
+        return identify(self, presented)
+
+    monkeypatch.setattr(TenantStore, "identify", counted)
+    with scim_app(db, TenantRateLimits(parse_rate("3/minute"))) as client:
+        assert statuses(client, token, 4) == [200] * 3 + [429]
+        looked_up = len(lookups)
+        for _ in range(20):
+            refused = probe(client, token)
+            assert refused.status_code == 429
+            assert 1 <= int(refused.headers["retry-after"]) <= 60
+            assert refused.json()["schemas"] == [ERROR] and refused.json()["status"] == "429"
+        assert len(lookups) == looked_up, "a refused token was looked up again"
+        assert probe(client, other_token).status_code == 200
+        wrong = client.get("/Users", headers={"Authorization": f"Bearer {token}x"})
+        assert wrong.status_code == 401
+        assert len(lookups) == looked_up + 2
+
+
+def test_a_refused_write_is_not_in_the_audit_log(db: Database) -> None:
+    """A flood of refused writes must not become a flood of audit rows."""
+    tenant, token = new_tenant(db)
+    ctx = AppContext(db, ResourceStore(db), tenant_store(db), Limits(),
+                     TenantRateLimits(parse_rate("2/minute")))
+    headers = {"Authorization": f"Bearer {token}"}
+    with TestClient(create_web_app(ctx), base_url="http://testserver/scim/v2") as client:
+        sent = [client.post("/Users", json={"schemas": [USER], "userName": f"u{i}@example.com"},
+                            headers=headers).status_code for i in range(6)]
+        assert sent == [201, 201, 429, 429, 429, 429]
+    page = AuditStore(db).page(tenant.id, AuditQuery(), 0, 50)
+    assert [e.status for e in page.entries] == [201, 201]

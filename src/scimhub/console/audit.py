@@ -137,7 +137,9 @@ class AuditMiddleware:
             await self.app(scope, receive, observed_send)
         finally:
             tenant = state.get("tenant")
-            if tenant is not None:
+            # A request refused for the tenant's rate limit wrote nothing; recording each
+            # would let a flood write to the audit log at the rate it is refused.
+            if tenant is not None and outcome.status != 429:
                 self.writer.add(TenantId(tenant), _entry(scope, at, started, outcome))
 
 

@@ -25,7 +25,7 @@ from scimhub.server.discovery_routes import discovery_routes
 from scimhub.server.guard import ErrorPage, RefuseNul, plain_error_page
 from scimhub.server.hosts import SCIM_PATH, HostCheck, HostPolicy
 from scimhub.server.metrics import Metrics
-from scimhub.server.ratelimit import TenantRateLimits
+from scimhub.server.ratelimit import RefuseWhileLimited, TenantRateLimits
 from scimhub.server.request_log import ObservedApplication, RequestObserver
 from scimhub.server.responses import error_response
 from scimhub.server.scim_routes import resource_routes
@@ -97,7 +97,10 @@ def create_app(ctx: AppContext, hosts: HostPolicy | None = None, *,
     all_routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Mount(SCIM_PATH, routes=[*resource_routes(ctx), *discovery_routes(ctx)],
-              middleware=list(scim_middleware)),
+              # First: a request whose credentials were refused a moment ago is answered
+              # before the audit or any route runs (server/ratelimit.py).
+              middleware=[Middleware(RefuseWhileLimited, limits=ctx.rate_limits),
+                          *scim_middleware]),
         *routes,
     ]
 

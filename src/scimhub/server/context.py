@@ -114,7 +114,7 @@ class AppContext:
             raise Unauthorized("The bearer token is not valid")
         tenant, request.state.schemas_version, rate_limit = found
         request.state.tenant = tenant  # for middleware that runs after the handler (audit)
-        await self.rate_limits.check(tenant, rate_limit)
+        await self.rate_limits.check(tenant, rate_limit, header.encode("latin-1"))
         return tenant
 
     async def tenant_schemas(self, request: Request, tenant: TenantId) -> TenantSchemas:

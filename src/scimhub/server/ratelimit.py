@@ -25,6 +25,7 @@ protection exactly while things are already going wrong. Neither is what an oper
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import math
 import os
@@ -35,11 +36,13 @@ from typing import Any, Final
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from scimhub.rates import OFF, BadRate, Rate, parse_rate
 from scimhub.scim.errors import RateLimited
 from scimhub.scim.types import TenantId
 from scimhub.server.environment import RATE_LIMIT_ENV, REDIS_ENV
+from scimhub.server.responses import error_response
 
 log = logging.getLogger("scimhub.ratelimit")
 
@@ -55,6 +58,8 @@ REDIS_TIMEOUT: Final = 0.5
 RETRY_SHARED_SECONDS: Final = 5.0
 #: At most one error line per this many seconds while Redis is unreachable.
 LOG_EVERY_SECONDS: Final = 60.0
+#: Credentials remembered as refused, at most (one per limited tenant's token in practice).
+MAX_REFUSED_TOKENS: Final = 10_000
 
 
 class BadRedisUrl(ValueError):
@@ -90,6 +95,10 @@ class TenantRateLimits:
         #: down with time, and refused requests are not counted, so the answer holds; a
         #: flood is refused without a Redis round trip, one entry per limited tenant.
         self._refused: dict[tuple[TenantId, str], float] = {}
+        #: The same refusals by the request's credentials (SHA-256 of its Authorization
+        #: header): :class:`RefuseWhileLimited` answers the next request that carries them
+        #: before the SCIM routes, the token's lookup and the audit run.
+        self._refused_tokens: dict[bytes, tuple[TenantId, Rate, float]] = {}
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> TenantRateLimits:
@@ -119,8 +128,31 @@ class TenantRateLimits:
                 log.error("a tenant's rate limit does not read (%s): the default applies", exc)
             return self.default
 
-    async def check(self, tenant: TenantId, setting: str | None) -> None:
-        """Count one request of ``tenant``, or raise :class:`RateLimited` past its limit."""
+    @property
+    def refusing(self) -> bool:
+        """Whether any credentials are being refused: one test per request when none is."""
+        return bool(self._refused_tokens)
+
+    def refused(self, authorization: bytes) -> tuple[TenantId, RateLimited] | None:
+        """The tenant and the refusal for a request whose ``Authorization`` header was
+        refused a moment ago and whose window has not reset, else None."""
+        key = hashlib.sha256(authorization).digest()
+        found = self._refused_tokens.get(key)
+        if found is None:
+            return None
+        tenant, rate, until = found
+        now = time.time()
+        if now >= until:
+            del self._refused_tokens[key]
+            return None
+        return tenant, self._refusal(rate, until - now)
+
+    async def check(self, tenant: TenantId, setting: str | None,
+                    authorization: bytes | None = None) -> None:
+        """Count one request of ``tenant``, or raise :class:`RateLimited` past its limit.
+
+        ``authorization``, the request's header, lets the refusal be remembered by the
+        credentials too (:meth:`refused`)."""
         rate = self.rate_for(setting)
         if rate is None:
             return
@@ -143,6 +175,11 @@ class TenantRateLimits:
                 return
             stats = await local.get_window_stats(rate.item, tenant)
         self._refused[key] = stats.reset_time
+        if authorization is not None:
+            if len(self._refused_tokens) >= MAX_REFUSED_TOKENS:
+                self._refused_tokens.clear()  # old entries only cost a lookup: start afresh
+            self._refused_tokens[hashlib.sha256(authorization).digest()] = (
+                tenant, rate, stats.reset_time)
         raise self._refusal(rate, stats.reset_time - time.time())
 
     @staticmethod
@@ -161,6 +198,7 @@ class TenantRateLimits:
         elif self._shared_down_until:
             self._shared_down_until = 0.0
             self._refused.clear()  # the process's own refusals: Redis's count decides again
+            self._refused_tokens.clear()
             log.info("rate limit counters: trying Redis again")
         return self._shared
 
@@ -177,11 +215,13 @@ class TenantRateLimits:
         if loop is not self._loop:
             self._loop, self._local, self._shared = loop, None, None
             self._refused.clear()
+            self._refused_tokens.clear()
 
     def _shared_failed(self, exc: StorageError) -> None:
         now = self._clock()
         self._shared_down_until = now + RETRY_SHARED_SECONDS
         self._refused.clear()
+        self._refused_tokens.clear()
         if now - self._logged_at >= LOG_EVERY_SECONDS:
             self._logged_at = now
             cause = exc.storage_error
@@ -196,3 +236,35 @@ def _redis_storage(uri: str) -> Storage:
                                "socket_timeout": REDIS_TIMEOUT, "retry_on_timeout": False}
     return RedisStorage(uri, wrap_exceptions=True, implementation="redispy",
                         key_prefix=KEY_PREFIX, **options)
+
+
+class RefuseWhileLimited:
+    """Answers a SCIM request whose credentials were refused a moment ago, before anything else
+    inside the SCIM mount runs: no route, no token lookup, no audit, no database.
+
+    What makes a limited request cost almost nothing. The first refusal of a window goes the
+    whole way (the token is looked up, the counters asked); the rest of the window is answered
+    here from memory, by the SHA-256 of the request's ``Authorization`` header, with the same
+    429, ``Retry-After`` and body. Only the very credentials refused are: another token, or
+    none, goes through as usual. A token revoked during the window keeps getting 429 rather
+    than 401 until the window resets (a second, for a RATE per second); either way nothing
+    is served to it.
+    """
+
+    def __init__(self, app: ASGIApp, limits: TenantRateLimits) -> None:
+        self.app = app
+        self.limits = limits
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.limits.refusing:
+            for name, value in scope["headers"]:
+                if name == b"authorization":
+                    found = self.limits.refused(value)
+                    if found is not None:
+                        tenant, error = found
+                        scope.setdefault("state", {})["tenant"] = tenant  # for the log
+                        response = error_response(error, {"Retry-After": str(error.retry_after)})
+                        await response(scope, receive, send)
+                        return
+                    break
+        await self.app(scope, receive, send)
