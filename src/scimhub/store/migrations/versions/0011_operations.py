@@ -28,10 +28,11 @@ Serial = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("tenants") as batch:
-        batch.add_column(sa.Column("rate_limit", sa.String(32), nullable=True))
-        batch.add_column(sa.Column("require_sso", sa.Boolean(), nullable=False,
-                                   server_default=sa.false()))
+    # Plain ALTER TABLE ADD COLUMN, never batch mode's copy of the table: on SQLite that copy
+    # drops ``tenants``, and the drop cascades to every row that references a tenant.
+    op.add_column("tenants", sa.Column("rate_limit", sa.String(32), nullable=True))
+    op.add_column("tenants", sa.Column("require_sso", sa.Boolean(), nullable=False,
+                                       server_default=sa.false()))
     op.create_table(
         "tenant_sso",
         sa.Column("tenant_id", sa.String(36), primary_key=True),
@@ -84,6 +85,6 @@ def downgrade() -> None:
     op.drop_table("admin_invitations")
     op.drop_table("sso_pending")
     op.drop_table("tenant_sso")
-    with op.batch_alter_table("tenants") as batch:
-        batch.drop_column("require_sso")
-        batch.drop_column("rate_limit")
+    # ALTER TABLE DROP COLUMN (SQLite 3.35+), for the reason upgrade() gives.
+    op.execute("ALTER TABLE tenants DROP COLUMN require_sso")
+    op.execute("ALTER TABLE tenants DROP COLUMN rate_limit")
