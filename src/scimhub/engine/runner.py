@@ -59,8 +59,13 @@ class _Watch:
     A dry run watches nothing: it is not the job running, and moves no metric."""
 
     def __init__(self, job: JobConfig, observer: Observer, state: EngineState,
-                 stored: JobRecord | None, *, dry_run: bool) -> None:
+                 stored: JobRecord | None, *, dry_run: bool, caller_reports: bool = False
+                 ) -> None:
         self.job = job
+        #: A failure is logged at INFO, not WARNING, when whoever called reports it itself
+        #: (``sync --once`` prints it): a structured log still has the cycle's line, and a
+        #: terminal does not show the same error twice.
+        self.failure_level = logging.INFO if caller_reports else logging.WARNING
         self.observer = NO_OBSERVER if dry_run else observer
         self.dry_run = dry_run
         self.job_id = stored.id if stored is not None else ""
@@ -98,9 +103,9 @@ class _Watch:
         if not self.begun:
             if error is not None and not isinstance(error, JobStopped | JobBusy) \
                     and not self.dry_run:
-                log.warning("%s: not started: %s", self.job.name, safe_detail(error),
-                            extra=self.fields(error=type(error).__name__,
-                                              detail=safe_detail(error)))
+                log.log(self.failure_level, "%s: not started: %s", self.job.name,
+                        safe_detail(error), extra=self.fields(error=type(error).__name__,
+                                                              detail=safe_detail(error)))
             return
         outcome: Outcome
         if self.quarantined:
@@ -132,11 +137,10 @@ class _Watch:
                      outcome, extra=self.fields(**fields | {"kind": report.kind}))
             return
         code = error.code if isinstance(error, TargetError) else type(error).__name__
-        log.warning("%s: %s cycle%s %s: %s", self.job.name, report.kind,
-                    f" {report.cycle_id}" if report.cycle_id else "", outcome,
-                    safe_detail(error),
-                    extra=self.fields(**fields | {"kind": report.kind, "error": code,
-                                                  "detail": safe_detail(error)}))
+        log.log(self.failure_level, "%s: %s cycle%s %s: %s", self.job.name, report.kind,
+                f" {report.cycle_id}" if report.cycle_id else "", outcome, safe_detail(error),
+                extra=self.fields(**fields | {"kind": report.kind, "error": code,
+                                              "detail": safe_detail(error)}))
 
 
 def safe_detail(error: BaseException) -> str:
@@ -164,9 +168,11 @@ def _kind(job: JobConfig, state: EngineState, job_id: str) -> str:
 async def run_once(job: JobConfig, db: Database, *, dry_run: bool = False,
                    progress: Progress | None = None,
                    stop: Callable[[], bool] = never,
-                   observer: Observer = NO_OBSERVER) -> CycleSummary:
+                   observer: Observer = NO_OBSERVER,
+                   caller_reports: bool = False) -> CycleSummary:
     """One cycle, with Entra's quarantine rules around it; ``observer`` hears how it ended
-    (engine/metrics.py), and the ``scimhub.engine`` logger says when it starts and ends.
+    (engine/metrics.py), and the ``scimhub.engine`` logger says when it starts and ends
+    (a failure at WARNING, or at INFO when the caller reports the error it raises).
 
     The job file is first matched to its job row (``claim_job``: a file whose target is
     not the stored job's is refused before anything is read or written). Then, as Entra
@@ -183,7 +189,8 @@ async def run_once(job: JobConfig, db: Database, *, dry_run: bool = False,
     stored = state.job(job.name)
     if stored is not None and stored.state.state == "stopped" and not dry_run:
         raise JobStopped(f"{job.name} is stopped; 'scimhub job start {job.name}' resumes it")
-    watch = _Watch(job, observer, state, stored, dry_run=dry_run)
+    watch = _Watch(job, observer, state, stored, dry_run=dry_run,
+                   caller_reports=caller_reports)
     try:
         summary = await _run_once(job, state, stored, watch, dry_run=dry_run,
                                   progress=progress, stop=stop)

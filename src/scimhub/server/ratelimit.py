@@ -58,6 +58,9 @@ REDIS_TIMEOUT: Final = 0.5
 RETRY_SHARED_SECONDS: Final = 5.0
 #: At most one error line per this many seconds while Redis is unreachable.
 LOG_EVERY_SECONDS: Final = 60.0
+#: How long a refusal is answered from memory before the token is looked up again: a
+#: ``scimhub tenant limit`` change, or a revoked token, holds within this.
+HOLD_SECONDS: Final = 1.0
 #: Credentials remembered as refused, at most (one per limited tenant's token in practice).
 MAX_REFUSED_TOKENS: Final = 10_000
 
@@ -98,7 +101,8 @@ class TenantRateLimits:
         #: The same refusals by the request's credentials (SHA-256 of its Authorization
         #: header): :class:`RefuseWhileLimited` answers the next request that carries them
         #: before the SCIM routes, the token's lookup and the audit run.
-        self._refused_tokens: dict[bytes, tuple[TenantId, Rate, float]] = {}
+        #: Each: the tenant, its rate, the window's reset, and until when it is held here.
+        self._refused_tokens: dict[bytes, tuple[TenantId, Rate, float, float]] = {}
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> TenantRateLimits:
@@ -140,12 +144,12 @@ class TenantRateLimits:
         found = self._refused_tokens.get(key)
         if found is None:
             return None
-        tenant, rate, until = found
+        tenant, rate, reset, held_until = found
         now = time.time()
-        if now >= until:
+        if now >= held_until:
             del self._refused_tokens[key]
             return None
-        return tenant, self._refusal(rate, until - now)
+        return tenant, self._refusal(rate, reset - now)
 
     async def check(self, tenant: TenantId, setting: str | None,
                     authorization: bytes | None = None) -> None:
@@ -178,8 +182,12 @@ class TenantRateLimits:
         if authorization is not None:
             if len(self._refused_tokens) >= MAX_REFUSED_TOKENS:
                 self._refused_tokens.clear()  # old entries only cost a lookup: start afresh
+            # Remembered until the window resets, but never longer than HOLD_SECONDS: the
+            # token's lookup (which reads the tenant's own setting, and finds a revoked
+            # token) runs again at least that often.
             self._refused_tokens[hashlib.sha256(authorization).digest()] = (
-                tenant, rate, stats.reset_time)
+                tenant, rate, stats.reset_time,
+                min(stats.reset_time, time.time() + HOLD_SECONDS))
         raise self._refusal(rate, stats.reset_time - time.time())
 
     @staticmethod
@@ -245,10 +253,11 @@ class RefuseWhileLimited:
     What makes a limited request cost almost nothing. The first refusal of a window goes the
     whole way (the token is looked up, the counters asked); the rest of the window is answered
     here from memory, by the SHA-256 of the request's ``Authorization`` header, with the same
-    429, ``Retry-After`` and body. Only the very credentials refused are: another token, or
-    none, goes through as usual. A token revoked during the window keeps getting 429 rather
-    than 401 until the window resets (a second, for a RATE per second); either way nothing
-    is served to it.
+    429, ``Retry-After`` and body, for at most :data:`HOLD_SECONDS`, after which the token is
+    looked up again. Only the very credentials refused are: another token, or none, goes
+    through as usual. So a ``scimhub tenant limit`` change holds within a second for a tenant
+    being refused (at once for any other), and a token revoked meanwhile gets 429 rather than
+    401 for that second; either way nothing is served to it.
     """
 
     def __init__(self, app: ASGIApp, limits: TenantRateLimits) -> None:
