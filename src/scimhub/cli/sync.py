@@ -128,7 +128,11 @@ def _sync(jobs: list[JobConfig], db: Database, *, once: bool, dry_run: bool, as_
         try:
             with terminal_progress() as progress:
                 summary = asyncio.run(run_once(job, db, dry_run=dry_run, progress=progress,
-                                               observer=observer, caller_reports=True))
+                                               observer=observer,
+                                               # A terminal gets the failure once, as the
+                                               # Error line below; a JSON log keeps the
+                                               # cycle's own line at its level.
+                                               caller_reports=current_format() == "text"))
         except SourceError as exc:
             # A refused bind (or source token) quarantines the job, as a refused target
             # token does; nothing else a source raises does.
