@@ -140,6 +140,9 @@ class TenantRateLimits:
     def refused(self, authorization: bytes) -> tuple[TenantId, RateLimited] | None:
         """The tenant and the refusal for a request whose ``Authorization`` header was
         refused a moment ago and whose window has not reset, else None."""
+        if self._shared_down_until and self._clock() >= self._shared_down_until:
+            self._refused_tokens.clear()  # Redis is to be asked again: its count decides
+            return None
         key = hashlib.sha256(authorization).digest()
         found = self._refused_tokens.get(key)
         if found is None:
