@@ -1,4 +1,4 @@
-"""Run the Entra workload against scim2-server and scimhub in one go and compare them.
+"""Run the Entra workload against scim2-server, scimhub and a bare endpoint, and compare them.
 
 Both servers run one after the other on the same 2-core machine, each alone, with the
 same workload parameters, so the ratio is not skewed by one server stealing CPU from
@@ -8,6 +8,13 @@ gthread worker; scimhub runs its own ``scimhub serve`` on a fresh SQLite file.
     .venv/bin/python bench/compare.py                      # both, default workload
     .venv/bin/python bench/compare.py --only scim2-server  # one side
     .venv/bin/python bench/compare.py --users 500 --concurrency 4   # forwarded
+
+``--versus-bare`` measures scimhub against ``bench/bare_endpoint.py`` (the least a server
+can do for this workload, on the same database) back to back, alternating which goes first
+in each of ``--rounds`` rounds, and prints per phase the median req/s of each and the ratio;
+with ``--postgres`` it does the same on PostgreSQL with 1 and with 2 workers each:
+
+    .venv/bin/python bench/compare.py --versus-bare --rounds 3 --postgres
 
 Flags this driver does not know are forwarded to ``bench/entra_workload.py``
 (``--url``, ``--token``, ``--label`` and ``--json`` are set by the driver).
@@ -39,6 +46,11 @@ BENCH = Path(__file__).resolve().parent
 SIDES = ("scim2-server", "scimhub")
 #: With --postgres: scimhub on PostgreSQL with 1 and with 2 worker processes.
 PG_SIDES = ("scimhub-pg-1w", "scimhub-pg-2w")
+#: The bare endpoint (bench/bare_endpoint.py) on the same databases.
+BARE_SIDES = ("bare-sqlite", "bare-pg-1w", "bare-pg-2w")
+#: --versus-bare: each scimhub side beside the bare endpoint on the same database and workers.
+VERSUS = {"scimhub": "bare-sqlite", "scimhub-pg-1w": "bare-pg-1w",
+          "scimhub-pg-2w": "bare-pg-2w"}
 PG_ADMIN = os.environ.get("SCIMHUB_TEST_POSTGRES_URL",
                           "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -159,13 +171,29 @@ def create_tenant(exe: str, database: str) -> str:
 def start_scimhub(tmp: Path, log: Path, workers: int, database: str | None = None) -> Server:
     """Start scimhub on a fresh database (SQLite unless given) with one tenant."""
     exe, port = scimhub_exe(), free_port()
-    database = database or f"sqlite:///{tmp / 'bench.db'}"
+    database = database or f"sqlite:///{tmp / f'bench-{secrets.token_hex(4)}.db'}"
     token = create_tenant(exe, database)
     proc = start([exe, "serve", "--host", "127.0.0.1", "--port", str(port),
                   "--database", database, "--workers", str(workers)], log)
     server = Server("scimhub", proc, log, f"http://127.0.0.1:{port}/scim/v2", token)
     try:
         wait_ready(f"http://127.0.0.1:{port}/healthz", proc, log, timeout=120)
+    except BaseException:
+        stop(proc)
+        raise
+    return server
+
+
+def start_bare(tmp: Path, log: Path, workers: int, database: str | None = None) -> Server:
+    """Start the bare endpoint on a fresh database (token via env, as for the workload)."""
+    port, token = free_port(), secrets.token_urlsafe(24)
+    database = database or f"sqlite:///{tmp / f'bare-{secrets.token_hex(4)}.db'}"
+    env = {**os.environ, "SCIM_TOKEN": token}
+    proc = start([sys.executable, str(BENCH / "bare_endpoint.py"), "--port", str(port),
+                  "--database", database, "--workers", str(workers)], log, env)
+    server = Server("bare", proc, log, f"http://127.0.0.1:{port}/scim/v2", token)
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/healthz", proc, log, timeout=60)
     except BaseException:
         stop(proc)
         raise
@@ -186,14 +214,20 @@ def measure(side: str, args: argparse.Namespace, forward: Sequence[str], tmp: Pa
 
     The server log goes next to the JSON figures, so it survives the temp directory.
     """
-    print(f"\n### starting {side}", flush=True)
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"\n### starting {side} (load average {load}; {cores()})", flush=True)
     log = out.with_suffix(".log")
-    if side in PG_SIDES:
+    if side in PG_SIDES or side.startswith("bare-pg"):
         with postgres_database() as url:
-            server = start_scimhub(tmp, log, int(side[-2]), url)
+            begin = start_bare if side.startswith("bare") else start_scimhub
+            server = begin(tmp, log, int(side[-2]), url)
             return run_and_stop(side, server, forward, out)
-    server = (start_scim2_server(log, args.scim2_threads) if side == "scim2-server"
-              else start_scimhub(tmp, log, args.scimhub_workers))
+    if side == "bare-sqlite":
+        server = start_bare(tmp, log, args.scimhub_workers)
+    elif side == "scim2-server":
+        server = start_scim2_server(log, args.scim2_threads)
+    else:
+        server = start_scimhub(tmp, log, args.scimhub_workers)
     return run_and_stop(side, server, forward, out)
 
 
@@ -210,6 +244,11 @@ def run_and_stop(side: str, server: Server, forward: Sequence[str], out: Path) -
     finally:
         stop(server.proc)
         print(f"### stopped {side} (log: {server.log})", flush=True)
+
+
+def cores() -> str:
+    """The cores this run may use, printed beside every figure that depends on them."""
+    return f"{len(os.sched_getaffinity(0))} cores usable, {os.cpu_count()} online"
 
 
 def peak_rss_mb(group: int) -> float:
@@ -279,10 +318,78 @@ def print_comparison(ref: dict[str, Any], hub: dict[str, Any]) -> None:
           f"scim2-server={'PASS' if ref['verification']['passed'] else 'FAIL'}")
 
 
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def row_of(report: dict[str, Any], name: str) -> dict[str, Any]:
+    """One phase's figures, or the overall ones."""
+    row: dict[str, Any] = report["overall"] if name == "overall" else report["phases"][name]
+    return row
+
+
+def print_versus(hub_side: str, hub: list[dict[str, Any]], bare: list[dict[str, Any]]) -> None:
+    """Per phase: median req/s of scimhub and of the bare endpoint, and scimhub's share."""
+    bare_side = VERSUS[hub_side]
+    print(f"\n== {hub_side} vs {bare_side} (median of {len(hub)} round(s); {cores()})")
+    print(f"{'phase':<9}{'hub req/s':>11}{'bare req/s':>12}{'hub/bare':>10}"
+          f"{'hub p99':>10}{'bare p99':>10}   per round (hub/bare)")
+    for name in [*hub[0]["phases"], "overall"]:
+        h = median([row_of(r, name)["rps"] for r in hub])
+        b = median([row_of(r, name)["rps"] for r in bare])
+        rounds = " ".join(
+            f"{row_of(x, name)['rps'] / row_of(y, name)['rps']:.0%}"
+            if row_of(y, name)["rps"] else "n/a" for x, y in zip(hub, bare, strict=True))
+        print(f"{name:<9}{h:>11.1f}{b:>12.1f}{h / b if b else 0:>10.0%}"
+              f"{median([row_of(r, name)['p99_ms'] for r in hub]):>10.2f}"
+              f"{median([row_of(r, name)['p99_ms'] for r in bare]):>10.2f}   {rounds}")
+    verdict = all(r["verification"]["passed"] for r in [*hub, *bare])
+    print(f"verification: {'PASS' if verdict else 'FAIL'} on every round of both sides")
+
+
+def run_versus(args: argparse.Namespace, forward: Sequence[str]) -> int:
+    """scimhub and the bare endpoint back to back, alternating which goes first per round."""
+    hub_sides = ["scimhub", *(PG_SIDES if args.postgres else ())]
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    args.results.mkdir(parents=True, exist_ok=True)
+    outputs: dict[str, list[Path]] = {}
+    failed = False
+    with tempfile.TemporaryDirectory(prefix="scimhub-bench-") as tmpdir:
+        for hub_side in hub_sides:
+            for rnd in range(args.rounds):
+                pair = [hub_side, VERSUS[hub_side]]
+                for side in pair if rnd % 2 == 0 else pair[::-1]:
+                    out = args.results / f"entra-{stamp}-{side}-r{rnd + 1}.json"
+                    outputs.setdefault(side, []).append(out)
+                    try:
+                        failed |= measure(side, args, forward, Path(tmpdir), out) != 0
+                    except RuntimeError as exc:
+                        print(f"### {side} failed: {exc}", file=sys.stderr)
+                        failed = True
+    for hub_side in hub_sides:
+        paths = outputs[hub_side] + outputs[VERSUS[hub_side]]
+        if all(p.exists() for p in paths):
+            print_versus(hub_side,
+                         [json.loads(p.read_text()) for p in outputs[hub_side]],
+                         [json.loads(p.read_text()) for p in outputs[VERSUS[hub_side]]])
+    print(f"\nload average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print("figures: " + ", ".join(str(p) for ps in outputs.values() for p in ps if p.exists()))
+    print("reproduce: " + shlex.join([sys.executable, sys.argv[0], *sys.argv[1:]]))
+    return 1 if failed else 0
+
+
 def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
     """Driver flags; everything else goes to the workload unchanged."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--only", choices=SIDES + PG_SIDES, help="measure one side only")
+    ap.add_argument("--only", choices=SIDES + PG_SIDES + BARE_SIDES,
+                    help="measure one side only")
+    ap.add_argument("--versus-bare", action="store_true",
+                    help="scimhub against bench/bare_endpoint.py on the same database, "
+                         "back to back, with the ratio per phase")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="with --versus-bare: rounds, alternating which side goes first")
     ap.add_argument("--postgres", action="store_true",
                     help="also measure scimhub on PostgreSQL with 1 and 2 workers")
     ap.add_argument("--scim2-threads", type=int, default=8,
@@ -301,6 +408,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
 def main(argv: Sequence[str] | None = None) -> int:
     """Measure each side in turn; non-zero if any side failed to run or to verify."""
     args, forward = parse_args(argv)
+    if args.versus_bare:
+        return run_versus(args, forward)
     sides = [args.only] if args.only else [*SIDES, *(PG_SIDES if args.postgres else ())]
     stamp = time.strftime("%Y%m%d-%H%M%S")
     args.results.mkdir(parents=True, exist_ok=True)
