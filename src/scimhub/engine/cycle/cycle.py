@@ -37,6 +37,7 @@ from scimhub.engine.cycle.plan import (
     source_hash,
 )
 from scimhub.engine.cycle.provision import Provisioner, step
+from scimhub.engine.cycle.roster import Roster, covered, read_roster, wants_listing
 from scimhub.engine.cycle.summary import CycleKind, CycleSummary
 from scimhub.engine.errors import CredentialsRejected
 from scimhub.engine.expressions import EvaluationContext
@@ -115,6 +116,8 @@ class Cycle:
         self.user_mappings = [m for m in job.user_mappings if not m.is_reference]
         self.manager_mapping = next((m for m in job.user_mappings if m.is_reference), None)
         self._duplicates: dict[ResourceKind, set[str]] = {}
+        #: The target's users by matching value, when this cycle matches by listing.
+        self.roster: Roster | None = None
 
     # -- the cycle ------------------------------------------------------------
 
@@ -195,6 +198,7 @@ class Cycle:
         """Every user whose source changed, then the users removed from the source."""
         work = changed("user", self.directory.users, self.scope, self.prov.known,
                        self.prov.now)
+        self.roster = await self._roster(work)
         done = 0
 
         async def one(item: Work) -> None:
@@ -205,6 +209,19 @@ class Cycle:
 
         await bounded(self.job.target.concurrency * 2, work, one, self.stop)
         await self._removed_users()
+
+    async def _roster(self, work: list[Work]) -> Roster | None:
+        """The target's users listed once, when that is cheaper than a probe per unlinked
+        user (``roster.py``: only for a ``userName`` match, which the target keeps unique)."""
+        matchers = [m for m in self.user_mappings if m.match]
+        if len(matchers) != 1 or not covered([(matchers[0].target, "")]):
+            return None
+        known = self.prov.known
+        unlinked = sum(1 for w in work if w.scoped and not self.linked("user", w.source_id))
+        linked = sum(1 for (kind, _), k in known.items() if kind == "user" and managed(k))
+        if not wants_listing(unlinked, max(unlinked + linked, 1)):
+            return None
+        return await read_roster(self.target, matchers[0].target)
 
     async def provision_user(self, uid: str) -> None:
         """One user through scope, match and action now, whatever changed (on demand)."""
@@ -260,11 +277,12 @@ class Cycle:
                       "targets 'active' (Entra disables through the IsSoftDeleted mapping)",
                       steps)
         await self._provision("user", uid, source, identity, item.digest, known,
-                              self.user_mappings, steps)
+                              self.user_mappings, steps, self.roster)
 
     async def _provision(self, kind: ResourceKind, sid: str, source: SourceObject,
                          identity: str, digest: str, known: Known | None,
-                         mappings: list[AttributeMapping], steps: list[Step]) -> None:
+                         mappings: list[AttributeMapping], steps: list[Step],
+                         roster: Roster | None = None) -> None:
         """Evaluate the mappings, then create, update or leave the object."""
         prov = self.prov
         result: list[Known | None] = [known]
@@ -277,7 +295,7 @@ class Cycle:
                     "match", "matched", f"linked to {known.target_id}")])
             else:
                 result[0] = await match_or_create(prov, kind, sid, source, identity,
-                                                  mappings, steps)
+                                                  mappings, steps, roster)
 
         target_id = known.target_id if known else None
         if not await prov.guarded(kind, sid, target_id, identity, act, steps):

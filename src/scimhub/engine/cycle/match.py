@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from scimhub.engine.cycle.provision import Provisioner, endpoint_of, step
+from scimhub.engine.cycle.roster import Roster, covered
 from scimhub.engine.errors import TargetError
 from scimhub.engine.mapping import AttributeMapping, desired_attributes
 from scimhub.engine.scimdoc import build_resource, read_value
@@ -52,16 +53,25 @@ async def find(target: ScimTarget, kind: ResourceKind, match: Sequence[tuple[str
 
 async def match_or_create(prov: Provisioner, kind: ResourceKind, sid: str,
                           source: Mapping[str, Any], identity: str,
-                          mappings: Sequence[AttributeMapping], steps: Sequence[Step]
-                          ) -> Known | None:
-    """Link the object to what the matching attributes find, else create it."""
+                          mappings: Sequence[AttributeMapping], steps: Sequence[Step],
+                          roster: Roster | None = None) -> Known | None:
+    """Link the object to what the matching attributes find, else create it.
+
+    With a ``roster`` (the target's users listed at the start of the cycle), a user whose
+    matching value it covers is matched in memory instead of by a probe (``roster.py`` says
+    why that is as safe); a create then still resolves a 409 by lookup and link.
+    """
     desired = desired_attributes(mappings, source, prov.ctx, creating=True)
     match = matching_values(mappings, desired)
     if not match:
         prov.skip(kind, sid, None, identity, "ImportSkipped",
                   "The object has no value for any matching attribute", steps)
         return None
-    found, query = await find(prov.target, kind, match)
+    found, query = None, ""
+    if roster is not None and kind == "user" and covered(match):
+        found, query = await _from_roster(prov.target, roster, match)
+    if not query:
+        found, query = await find(prov.target, kind, match)
     if found is not None:
         return await _link(prov, kind, sid, found, source, identity, mappings,
                            [*steps, step("match", "matched", f"{query} found {found['id']}")])
@@ -71,6 +81,21 @@ async def match_or_create(prov: Provisioner, kind: ResourceKind, sid: str,
                   "not in the target, and the job's Create action is off", steps)
         return None
     return await _create(prov, kind, sid, desired, match, source, identity, mappings, steps)
+
+
+async def _from_roster(target: ScimTarget, roster: Roster, match: Sequence[tuple[str, str]]
+                       ) -> tuple[Resource | None, str]:
+    """What the listing says, and why; an empty reason when the probe must decide after all
+    (the user listed has gone since: deleted meanwhile, so it is looked for afresh)."""
+    [(attribute, value)] = match
+    target_id = roster.lookup(match)
+    if target_id is None:
+        return None, (f"{attribute} eq {value!r} in the target's listing of {roster.size} "
+                      "users (one created since is linked on 409)")
+    found = await target.get("Users", target_id)  # what it holds now, for the update
+    if found is None:
+        return None, ""
+    return found, f"{attribute} eq {value!r} in the target's listing"
 
 
 async def _create(prov: Provisioner, kind: ResourceKind, sid: str, desired: Desired,

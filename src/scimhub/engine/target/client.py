@@ -52,6 +52,8 @@ SCIM_JSON = "application/scim+json"
 KINDS = ("Users", "Groups")
 DISCOVERY = ("ServiceProviderConfig", "Schemas", "ResourceTypes")
 DEFAULT_POLICY = RetryPolicy()
+#: The largest page ``list_attributes`` asks for (a target's own limit lowers it).
+LISTING_PAGE = 1000
 
 #: Called after every attempt with the method, the full URL, the status the target answered
 #: (or the error when it did not answer), the attempt number (1 for the first try) and seconds.
@@ -228,6 +230,70 @@ class ScimTarget:
             if found is not None:
                 return found, query
         return None, query
+
+    async def list_attributes(self, kind: str, attributes: Sequence[str]) -> list[Resource]:
+        """Every resource of ``kind`` with only ``id`` and ``attributes``, page after page.
+
+        RFC 9865 cursors when ``/ServiceProviderConfig`` advertises them, else ``startIndex``
+        and ``count`` (RFC 7644 §3.4.2.4), pages as large as the target allows (at most
+        1,000). What the engine matches in memory must be the whole of the target, so a
+        listing that ends short of its ``totalResults``, whose total moves while it is read by
+        index (an object created or deleted meanwhile shifts the pages) or a resource without
+        an id raises ``ServiceIncompatible``: the caller then asks per object instead.
+        """
+        config = await self.discover("ServiceProviderConfig")
+        pagination = config.get("pagination")
+        pagination = pagination if isinstance(pagination, dict) else {}
+        size = LISTING_PAGE
+        for limit in (pagination.get("maxPageSize"),
+                      (config.get("filter") or {}).get("maxResults")
+                      if isinstance(config.get("filter"), dict) else None):
+            if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
+                size = min(size, limit)
+        query = f"attributes={quote_plus(','.join(['id', *attributes]))}&count={size}"
+        if pagination.get("cursor") is True:
+            return await self._list_by_cursor(kind, query)
+        return await self._list_by_index(kind, query)
+
+    async def _list_by_cursor(self, kind: str, query: str) -> list[Resource]:
+        found: list[Resource] = []
+        cursor, total = "", 0
+        while True:
+            response = await self._send("GET", f"/{_kind(kind)}?{query}&cursor="
+                                        + quote_plus(cursor))
+            page, total = _page(response)
+            found.extend(_with_id(r, response) for r in page)
+            following = _json(response).get("nextCursor")
+            if not isinstance(following, str) or not following:
+                break
+            if not page:
+                raise ServiceIncompatible(f"{_where(response)}: an empty page with a "
+                                          "nextCursor", response.status_code)
+            cursor = following
+        if len(found) < total:
+            raise ServiceIncompatible(f"GET /{kind}: totalResults is {total} but "
+                                      f"{len(found)} arrived: a truncated listing", 200)
+        return found
+
+    async def _list_by_index(self, kind: str, query: str) -> list[Resource]:
+        found: list[Resource] = []
+        start, first = 1, None
+        while True:
+            response = await self._send("GET", f"/{_kind(kind)}?{query}&startIndex={start}")
+            page, total = _page(response)
+            first = total if first is None else first
+            if total != first:
+                raise ServiceIncompatible(f"{_where(response)}: totalResults moved from {first} "
+                                          f"to {total} while the listing was read",
+                                          response.status_code)
+            found.extend(_with_id(r, response) for r in page)
+            start += len(page)
+            if start > total:
+                return found
+            if not page:
+                raise ServiceIncompatible(f"{_where(response)}: totalResults is {total} but "
+                                          f"the listing ended after {len(found)}",
+                                          response.status_code)
 
     async def add_members(self, group_id: str, member_ids: Sequence[str]) -> str | None:
         """PATCH add members, safe to retry; returns a note when a lost answer was recovered.
@@ -474,6 +540,16 @@ def _listed(response: httpx.Response) -> tuple[list[Any], int]:
                                   response.status_code)
     total = listing.get("totalResults")
     return resources, max(len(resources), total if isinstance(total, int) else 0)
+
+
+def _page(response: httpx.Response) -> tuple[list[Any], int]:
+    """A listing page's ``Resources`` and its ``totalResults``, which a page must give."""
+    resources, _ = _listed(response)
+    total = _json(response).get("totalResults")
+    if isinstance(total, bool) or not isinstance(total, int) or total < 0:
+        raise ServiceIncompatible(f"{_where(response)}: a ListResponse without totalResults",
+                                  response.status_code)
+    return resources, total
 
 
 def _with_id(resource: Any, response: httpx.Response) -> Resource:

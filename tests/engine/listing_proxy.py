@@ -1,0 +1,57 @@
+"""A proxy between the engine and a real scimhub target that records every request and can
+play another writer or a target that refuses the user listing (tests of matching by listing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from aiohttp import web
+
+from tests.engine.fault_proxy import FaultProxy
+
+
+class ListingProxy(FaultProxy):
+    """Forwards everything (no random fault) and records ``(method, path?query)``.
+
+    ``refuse_listing``: a ``GET /Users?attributes=…`` is answered with that status instead.
+    ``writer``: user bodies another writer creates on the target, straight, as soon as the
+    first ``POST /Users`` arrives (after the engine read its listing, before its creates land).
+    """
+
+    def __init__(self, upstream: str, port: int, *, refuse_listing: int | None = None,
+                 writer: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(upstream, port, rate=0.0)
+        self.refuse_listing = refuse_listing
+        self.writer = list(writer or [])
+        self.seen: list[tuple[str, str]] = []
+        self.written: list[int] = []
+        self._writing = asyncio.Lock()
+
+    def requests(self, method: str, contains: str) -> list[str]:
+        return [url for m, url in self.seen if m == method and contains in url]
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        url = str(request.rel_url)
+        self.seen.append((request.method, url))
+        listing = request.method == "GET" and "/Users?" in url and "attributes=" in url
+        if listing and self.refuse_listing is not None:
+            return web.json_response(
+                {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+                 "status": str(self.refuse_listing), "detail": "listing refused (test)"},
+                status=self.refuse_listing)
+        if request.method == "POST" and url.endswith("/Users"):
+            async with self._writing:  # every create waits until the other writer is done
+                await self._write(url, request.headers["Authorization"])
+        return await super()._handle(request)
+
+    async def _write(self, url: str, authorization: str) -> None:
+        writer, self.writer = self.writer, []
+        for body in writer:  # the other writer, before the engine's create is forwarded
+            async with self._session.post(
+                    self.upstream + url, data=json.dumps(body),
+                    headers={"Authorization": authorization,
+                             "Content-Type": "application/scim+json"}) as created:
+                self.written.append(created.status)
