@@ -98,6 +98,40 @@ def change_one_percent(directory: dict[str, Any]) -> int:
     return changed
 
 
+def verify(scim_url: str, token: str, directory: dict[str, Any]) -> None:
+    """The target holds exactly the directory: every user once, every group with its members
+    (a fast cycle that leaves a duplicate or a gap is no result)."""
+    http = httpx.Client(base_url=scim_url, headers={"Authorization": f"Bearer {token}"},
+                        timeout=120)
+    users = http.get("/Users", params={"count": 0}).json()["totalResults"]
+    names: dict[str, str] = {}
+    start = 1
+    while start <= users:
+        page = http.get("/Users", params={"attributes": "userName", "count": 1000,
+                                          "startIndex": start}).json()["Resources"]
+        names.update((u["id"], u["userName"].casefold()) for u in page)
+        start += len(page)
+    wanted = {u["userPrincipalName"].casefold() for u in directory["users"]}
+    if users != len(wanted) or set(names.values()) != wanted:
+        raise SystemExit(f"end state: {users} users in the target, {len(wanted)} in the source")
+    groups: dict[str, set[str]] = {}
+    start, total = 1, 1
+    while start <= total:
+        body = http.get("/Groups", params={"attributes": "displayName,members", "count": 100,
+                                           "startIndex": start}).json()
+        total = body["totalResults"]
+        for g in body["Resources"]:
+            groups[g["displayName"]] = {names[m["value"]] for m in g.get("members", [])}
+        start += len(body["Resources"])
+    upn = {u["objectId"]: u["userPrincipalName"].casefold() for u in directory["users"]}
+    expected = {g["displayName"]: {upn[m] for m in g["members"]} for g in directory["groups"]}
+    if groups != expected:
+        raise SystemExit(f"end state: {len(groups)} groups in the target differ from the "
+                         f"source's {len(expected)}")
+    print(f"verified: {users:,} users, {len(groups):,} groups, "
+          f"{sum(map(len, groups.values())):,} memberships, as in the source")
+
+
 def line(name: str, summary: CycleSummary, objects: int) -> dict[str, Any]:
     rate = objects / summary.duration_s if summary.duration_s else 0
     print(f"{name:<12} {summary.duration_s:>9.1f} s {rate:>10.0f} objects/s "
@@ -134,6 +168,7 @@ def main() -> None:
                   f"{memberships:,} memberships ({objects:,} objects)")
             report = {"initial": line("initial", asyncio.run(run_once(job, engine_db)),
                                       objects)}
+            verify(scim_url, os.environ["BENCH_TOKEN"], directory)
             changed = change_one_percent(directory)
             (workdir / "directory.json").write_text(json.dumps(directory))
             report["incremental"] = line(f"incremental ({changed} changed)",
