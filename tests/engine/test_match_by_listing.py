@@ -50,6 +50,11 @@ def count(job: Job, name: str) -> int:
     return int(listed.json()["totalResults"])
 
 
+def probes(proxy: ListingProxy) -> list[str]:
+    """The match queries for the directory's users (not Test Connection's random one)."""
+    return [p for p in proxy.requests("GET", "filter=userName") if "contoso" in p]
+
+
 def log_of(job: Job) -> list[dict[str, Any]]:
     out = scimhub(job, "logs", "--job", "acunetix-360", "--json", "--limit", "1000").stdout
     return list(json.loads(out))
@@ -66,8 +71,7 @@ def test_initial_cycle_links_what_the_target_holds_without_a_probe_per_user(
         summary = job.sync()
         assert summary["failures"] == 0, summary
         assert proxy.requests("GET", "/Users?attributes="), "the listing was read"
-        probes = [p for p in proxy.requests("GET", "filter=userName") if "contoso" in p]
-        assert not probes, f"a probe per user: {probes}"
+        assert not probes(proxy), f"a probe per user: {probes(proxy)}"
         assert proxy.requests("GET", f"/Users/{ada['id']}"), "the found user is read by id"
         assert 0 < summary["requests"] <= len(proxy.seen), "the summary counts them"
 
@@ -125,7 +129,7 @@ def test_a_target_that_refuses_the_listing_gets_probes_and_converges(
                          "--json")
         summary = json.loads(result.stdout.strip().splitlines()[-1])
         assert proxy.requests("GET", "/Users?attributes="), "the listing was asked for"
-        assert len([p for p in proxy.requests("GET", "filter=userName") if "contoso" in p]) >= len(IN_SCOPE), "then probes"
+        assert len(probes(proxy)) >= len(IN_SCOPE), "then probes"
     assert result.returncode == 0 and summary["failures"] == 0, (result.stderr, summary)
     assert result.stderr.count("matching by listing is off") == 1, result.stderr
     assert all(count(job, n) == 1 for n in IN_SCOPE)
