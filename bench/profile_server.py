@@ -67,6 +67,9 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "scimhub/store/", "sqlalchemy/", "sqlite3", "alembic/", "psycopg")),
     ("JSON rendering", ("orjson", "scimhub/server/responses.py", "json/")),
     ("handlers (server/ routes, operations)", ("scimhub/server/",)),
+    ("thread hand-off (executor submit, locks, GIL)", ("concurrent/futures/", "threading.py",
+                                                       "_queue.", "_thread.")),
+    ("ids and randomness (urandom, uuid)", ("random.py", "secrets.py", "uuid.py", "urandom")),
     ("HTTP/uvicorn/event loop", ("uvicorn/", "httptools", "uvloop", "asyncio/", "h11/",
                                  "selectors", "socket")),
 )
@@ -86,7 +89,7 @@ def label(key: FuncKey) -> str:
     filename, line, name = key
     if filename == "~":
         return name
-    short = filename.split("site-packages/")[-1].split("src/")[-1]
+    short = filename.split("site-packages/")[-1].split("src/")[-1].split("lib/python3.11/")[-1]
     return f"{short}:{line} {name}"
 
 
@@ -271,6 +274,17 @@ def print_phase(name: str, path: Path, requests: int, top: int) -> None:
                   f"{label(key)}")
 
 
+#: Frames every stack of a thread passes through (the command, the loop's entry, a thread's
+#: start): left out of the inclusive ranking, where they would fill the top rows.
+ENTRY_FRAMES = ("click/", "scimhub/cli/", "uvicorn/main.py", "uvicorn/server.py",
+                "uvicorn/_compat.py", "asyncio/runners.py", "threading.py", "bin/scimhub",
+                "concurrent/futures/thread.py:0 _worker")
+
+#: Leaf frames that are a thread waiting for work, not working: py-spy's ``--nonblocking``
+#: mode cannot always tell a thread blocked in C from a running one.
+IDLE_LEAVES = ("concurrent/futures/thread.py:81)",)
+
+
 def spy_frame(frame: str) -> tuple[FuncKey, str]:
     """``name (file:line)`` of py-spy's raw format as a key and a group."""
     name, _, where = frame.rpartition(" (")
@@ -279,21 +293,23 @@ def spy_frame(frame: str) -> tuple[FuncKey, str]:
     return key, group_of(key) or "other"
 
 
-def print_spy_phase(name: str, path: Path, requests: int, rate: int, top: int) -> None:
+def print_spy_phase(name: str, path: Path, requests: int, seconds: float, rate: int,
+                    top: int) -> None:
     """One phase from py-spy samples: µs per request per group, top frames own/inclusive."""
     own: dict[FuncKey, int] = defaultdict(int)
     inclusive: dict[FuncKey, int] = defaultdict(int)
     groups: dict[str, int] = defaultdict(int)
-    total = 0
+    total = loop = 0
     for line in path.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
         if not stack:
             continue
         count = int(count_text)
         frames = [f for f in stack.split(";") if not f.startswith(("thread (", "process "))]
-        if not frames:
+        if not frames or frames[-1].endswith(IDLE_LEAVES):
             continue
         total += count
+        loop += count if stack.split(";", 1)[0].endswith("MainThread") else 0
         keys = [spy_frame(f) for f in frames]
         leaf_key, leaf_group = keys[-1]
         own[leaf_key] += count
@@ -302,20 +318,24 @@ def print_spy_phase(name: str, path: Path, requests: int, rate: int, top: int) -
             inclusive[key] += count
     per = 1e6 / rate / max(1, requests)
     print(f"\n== {name} ({REPORTED.get(name, name)}): {requests} requests, "
-          f"{total * per:.0f} µs of sampled busy time per request (all threads)")
+          f"{total * per:.0f} µs of sampled busy time per request (all threads); the "
+          f"event loop's thread was busy {loop / rate / max(seconds, 1e-9):.0%} of the phase")
     for group, samples in sorted(groups.items(), key=lambda kv: -kv[1]):
         print(f"   {group:<48}{samples * per:>8.0f} µs  {samples / max(1, total):>5.0%}")
-    for title, table in (("own", own), ("inclusive", inclusive)):
+    inclusive = {k: v for k, v in inclusive.items() if not any(
+        e in label(k) for e in ENTRY_FRAMES)}
+    others = {k: v for k, v in own.items() if (group_of(k) or "other") == "other"}
+    for title, table in (("own", own), ("inclusive", inclusive), ("own, group 'other'", others)):
         print(f"   -- top {top} by {title} time (µs per request)")
         for key, samples in sorted(table.items(), key=lambda kv: -kv[1])[:top]:
             print(f"   {samples * per:>8.1f} µs  {label(key)}")
 
 
 def report(out: Path, top: int, rate: int) -> None:
-    counts = {}
+    counts, durations = {}, {}
     for line in (out / "requests.txt").read_text().splitlines():
-        phase, requests, _seconds = line.split()
-        counts[phase] = int(requests)
+        phase, requests, seconds = line.split()
+        counts[phase], durations[phase] = int(requests), float(seconds)
     if (out / "rate").exists():
         rate = int((out / "rate").read_text())
     print(f"profiles in {out}")
@@ -323,7 +343,8 @@ def report(out: Path, top: int, rate: int) -> None:
         if (out / f"{name}.pstats").exists():
             print_phase(name, out / f"{name}.pstats", counts.get(name, 0), top)
         elif (out / f"{name}.txt").exists():
-            print_spy_phase(name, out / f"{name}.txt", counts.get(name, 0), rate, top)
+            print_spy_phase(name, out / f"{name}.txt", counts.get(name, 0),
+                            durations.get(name, 0.0), rate, top)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
