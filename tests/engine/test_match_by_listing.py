@@ -134,3 +134,49 @@ def test_a_target_that_refuses_the_listing_gets_probes_and_converges(
     assert result.stderr.count("matching by listing is off") == 1, result.stderr
     assert all(count(job, n) == 1 for n in IN_SCOPE)
     assert len(job.users()) == len(IN_SCOPE)
+
+
+def sync_through(job: Job) -> tuple[dict[str, Any], str]:
+    """One cycle: its summary and what the engine logged (stderr)."""
+    result = scimhub(job, "sync", "--config", str(job.workdir / "job.toml"), "--once", "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1]), result.stderr
+
+
+@pytest.mark.parametrize("cursor", [True, False], ids=["cursor", "startIndex"])
+def test_the_listing_is_read_page_by_page(target: ServerProcess, tmp_path: Path,
+                                         cursor: bool) -> None:
+    job = fresh_job(target, tmp_path, f"listing-pages-{cursor}")
+    held = {n: job.scim.post("/Users", json=user(n.upper() if n < "b" else n)).json()["id"]
+            for n in ("ada", "alan", "grace")}
+    pages = {"cursor": cursor, "maxPageSize": 2}
+    with ListingProxy(target.url, free_port(), pagination=pages) as proxy:
+        through(job, target, proxy)
+        summary, logged = sync_through(job)
+        listed = proxy.requests("GET", "/Users?attributes=")
+        assert len(listed) == 2, listed
+        assert all("count=2" in p for p in listed)
+        assert any(("cursor=" if cursor else "startIndex=3") in p for p in listed[1:]), listed
+        assert not probes(proxy), "every held user was found in the listing"
+    assert summary["failures"] == 0 and "matching by listing is off" not in logged
+    users = job.users()
+    assert all(users[f"{n}@contoso.example"]["id"] == i for n, i in held.items())
+    assert all(count(job, n) == 1 for n in IN_SCOPE)
+
+
+def test_a_listing_that_moves_while_read_by_index_falls_back_to_probes(
+        target: ServerProcess, tmp_path: Path) -> None:
+    job = fresh_job(target, tmp_path, "listing-moves")
+    for n in ("ada", "alan", "grace"):
+        job.scim.post("/Users", json=user(n))
+    pages = {"cursor": False, "maxPageSize": 2}
+    with ListingProxy(target.url, free_port(), pagination=pages,
+                      during_listing=user("donald")) as proxy:
+        through(job, target, proxy)
+        summary, logged = sync_through(job)
+        assert proxy.written == [201], "another writer created donald between two pages"
+        assert len(probes(proxy)) >= len(IN_SCOPE), "then a probe per user"
+    assert summary["failures"] == 0, summary
+    assert logged.count("matching by listing is off") == 1 and "moved" in logged, logged
+    assert all(count(job, n) == 1 for n in IN_SCOPE), "no duplicate"
+    assert job.users()["donald@contoso.example"]["displayName"] == "Donald Knuth"
