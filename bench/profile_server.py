@@ -18,8 +18,10 @@ prints the profiled run's req/s to show by how much), and it sees only the main 
 100 run on the store's threads). ``--sampler py-spy`` instead samples the plain ``scimhub
 serve`` process, every thread, with ``py-spy record --nonblocking`` (``pip install py-spy``;
 needs ptrace) for the length of each phase: less detail (no call counts, C functions folded
-into their Python caller) but close to the real cost. Flags it does not know go to the
-workload.
+into their Python caller) but close to the real cost. ``--sampler cpu`` profiles nothing:
+it reads the server's CPU time (user + system, every process of it) from /proc before and
+after each phase, the unbiased µs per request, for scimhub or (``--server bare``) for
+``bench/bare_endpoint.py``. Flags it does not know go to the workload.
 """
 
 from __future__ import annotations
@@ -136,6 +138,36 @@ def ask_dump(server: compare.Server, out: Path, name: str) -> None:
         time.sleep(0.05)
 
 
+def group_cpu_seconds(group: int) -> float:
+    """User + system CPU of every process in a server's process group (its workers too)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == group:
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+class CpuMeter:
+    """Server CPU per phase, from /proc: no profiler, so nothing is inflated."""
+
+    def __init__(self, pid: int, out: Path) -> None:
+        self.pid, self.out, self.start_cpu = pid, out, 0.0
+        self.seconds: dict[str, float] = {}
+
+    def start(self, _name: str) -> None:
+        self.start_cpu = group_cpu_seconds(self.pid)
+
+    def stop(self, name: str) -> None:
+        self.seconds[name] = group_cpu_seconds(self.pid) - self.start_cpu
+        (self.out / "cpu.txt").write_text(
+            "\n".join(f"{k} {v:.3f}" for k, v in self.seconds.items()))
+
+
 class PySpy:
     """One ``py-spy record`` per phase over the server's process, stopped when it ends."""
 
@@ -153,7 +185,7 @@ class PySpy:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(0.5)  # let it attach before the phase starts
 
-    def stop(self) -> None:
+    def stop(self, _name: str) -> None:
         if self.proc is not None:
             self.proc.send_signal(signal.SIGINT)
             self.proc.wait(timeout=60)
@@ -161,7 +193,7 @@ class PySpy:
 
 
 async def drive(server: compare.Server, out: Path, forward: list[str],
-                spy: PySpy | None) -> dict[str, Any]:
+                spy: PySpy | CpuMeter | None) -> dict[str, Any]:
     """The workload's phases in order, a profile dump after each; returns req/s per phase."""
     args = entra_workload.parse_args(["--url", server.base_url, "--token", server.token,
                                       "--label", "scimhub-profiled", *forward])
@@ -183,7 +215,7 @@ async def drive(server: compare.Server, out: Path, forward: list[str],
             if spy is None:
                 ask_dump(server, out, name)
             else:
-                spy.stop()
+                spy.stop(name)
             figures[name] = {"requests": len(phase.latencies), "seconds": phase.seconds,
                              "unexpected": phase.unexpected}
             print(f"  {name}: {len(phase.latencies)} requests in {phase.seconds:.2f} s "
@@ -194,19 +226,21 @@ async def drive(server: compare.Server, out: Path, forward: list[str],
     return figures
 
 
-def run(forward: list[str], results: Path, sampler: str, rate: int) -> Path:
+def run(forward: list[str], results: Path, sampler: str, rate: int, target: str) -> Path:
     """Start the profiled server on a fresh SQLite file, drive the workload, stop it."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    out = results / f"profile-{stamp}-{sampler}"
+    out = results / f"profile-{stamp}-{sampler}-{target}"
     out.mkdir(parents=True)
     with tempfile.TemporaryDirectory(prefix="scimhub-profile-") as tmp:
-        if sampler == "py-spy":
-            server = compare.start_scimhub(Path(tmp), out / "server.log", 1)
+        if sampler != "cprofile":
+            begin = compare.start_bare if target == "bare" else compare.start_scimhub
+            server = begin(Path(tmp), out / "server.log", 1)
+            meter = (PySpy(server.proc.pid, out, rate) if sampler == "py-spy"
+                     else CpuMeter(server.proc.pid, out))
             try:
                 import uvloop
 
-                figures = uvloop.run(drive(server, out, forward,
-                                           PySpy(server.proc.pid, out, rate)))
+                figures = uvloop.run(drive(server, out, forward, meter))
             finally:
                 compare.stop(server.proc)
             return record_counts(out, figures)
@@ -331,11 +365,27 @@ def print_spy_phase(name: str, path: Path, requests: int, seconds: float, rate: 
             print(f"   {samples * per:>8.1f} µs  {label(key)}")
 
 
+def print_cpu(out: Path, counts: dict[str, int], durations: dict[str, float]) -> None:
+    """Server CPU per request and per phase, with the load the machine was under."""
+    print(f"server CPU per phase ({out.name}; load average now "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; {compare.cores()})")
+    print(f"{'phase':<9}{'requests':>9}{'req/s':>9}{'CPU s':>8}{'cores busy':>12}"
+          f"{'µs/request':>12}")
+    for line in (out / "cpu.txt").read_text().splitlines():
+        name, cpu_text = line.split()
+        cpu, requests, seconds = float(cpu_text), counts[name], durations[name]
+        print(f"{name:<9}{requests:>9}{requests / seconds:>9.0f}{cpu:>8.2f}"
+              f"{cpu / seconds:>12.2f}{cpu * 1e6 / max(1, requests):>12.0f}")
+
+
 def report(out: Path, top: int, rate: int) -> None:
     counts, durations = {}, {}
     for line in (out / "requests.txt").read_text().splitlines():
         phase, requests, seconds = line.split()
         counts[phase], durations[phase] = int(requests), float(seconds)
+    if (out / "cpu.txt").exists():
+        print_cpu(out, counts, durations)
+        return
     if (out / "rate").exists():
         rate = int((out / "rate").read_text())
     print(f"profiles in {out}")
@@ -356,10 +406,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--results", type=Path, default=BENCH / "results")
     ap.add_argument("--report", type=Path, help="print an earlier run's profiles again")
     ap.add_argument("--top", type=int, default=20)
-    ap.add_argument("--sampler", choices=("cprofile", "py-spy"), default="cprofile")
+    ap.add_argument("--sampler", choices=("cprofile", "py-spy", "cpu"), default="cprofile")
+    ap.add_argument("--server", choices=("scimhub", "bare"), default="scimhub",
+                    help="with --sampler cpu or py-spy: which server to run")
     ap.add_argument("--rate", type=int, default=500, help="py-spy samples per second")
     args, forward = ap.parse_known_args(argv)
-    out = args.report or run(forward, args.results, args.sampler, args.rate)
+    if args.server == "bare" and args.sampler == "cprofile":
+        ap.error("--server bare needs --sampler cpu or py-spy")
+    out = args.report or run(forward, args.results, args.sampler, args.rate, args.server)
     report(out, args.top, args.rate)
     return 0
 
