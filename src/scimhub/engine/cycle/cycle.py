@@ -221,7 +221,11 @@ class Cycle:
         linked = sum(1 for (kind, _), k in known.items() if kind == "user" and managed(k))
         if not wants_listing(unlinked, max(unlinked + linked, 1)):
             return None
-        return await read_roster(self.target, matchers[0].target)
+        def page(read: int, total: int) -> None:
+            self.progress("listing", read, total)
+            self.prov.heartbeat()  # a listing of a million users is work on the lease too
+
+        return await read_roster(self.target, matchers[0].target, page)
 
     async def provision_user(self, uid: str) -> None:
         """One user through scope, match and action now, whatever changed (on demand)."""

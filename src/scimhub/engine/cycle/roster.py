@@ -23,7 +23,7 @@ sides are case-folded, as scimhub's store folds them for ``eq``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from scimhub.engine.errors import CredentialsRejected, DuplicateTargetEntries, TargetError
@@ -72,12 +72,13 @@ class Roster:
         return found[0] if found else None
 
 
-async def read_roster(target: ScimTarget, attribute: str) -> Roster | None:
+async def read_roster(target: ScimTarget, attribute: str,
+                      on_page: Callable[[int, int], None] | None = None) -> Roster | None:
     """The listing, or None (logged once) when the target will not give a whole one: the
     cycle then probes per user, as Entra does. Rejected credentials are not a refusal of the
     listing: they end the cycle as they would on the first probe."""
     try:
-        listed = await target.list_attributes("Users", [attribute])
+        listed = await target.list_attributes("Users", [attribute], on_page=on_page)
     except CredentialsRejected as exc:
         if exc.status != 403:
             raise

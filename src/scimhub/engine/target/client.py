@@ -231,7 +231,9 @@ class ScimTarget:
                 return found, query
         return None, query
 
-    async def list_attributes(self, kind: str, attributes: Sequence[str]) -> list[Resource]:
+    async def list_attributes(self, kind: str, attributes: Sequence[str], *,
+                              on_page: Callable[[int, int], None] | None = None
+                              ) -> list[Resource]:
         """Every resource of ``kind`` with only ``id`` and ``attributes``, page after page.
 
         RFC 9865 cursors when ``/ServiceProviderConfig`` advertises them, else ``startIndex``
@@ -240,6 +242,8 @@ class ScimTarget:
         listing that ends short of its ``totalResults``, whose total moves while it is read by
         index (an object created or deleted meanwhile shifts the pages) or a resource without
         an id raises ``ServiceIncompatible``: the caller then asks per object instead.
+        ``on_page(read, total)`` runs after each page: a long listing is progress too (the
+        caller's lease heartbeat).
         """
         config = await self.discover("ServiceProviderConfig")
         pagination = config.get("pagination")
@@ -252,10 +256,11 @@ class ScimTarget:
                 size = min(size, limit)
         query = f"attributes={quote_plus(','.join(['id', *attributes]))}&count={size}"
         if pagination.get("cursor") is True:
-            return await self._list_by_cursor(kind, query)
-        return await self._list_by_index(kind, query)
+            return await self._list_by_cursor(kind, query, on_page)
+        return await self._list_by_index(kind, query, on_page)
 
-    async def _list_by_cursor(self, kind: str, query: str) -> list[Resource]:
+    async def _list_by_cursor(self, kind: str, query: str,
+                              on_page: Callable[[int, int], None] | None) -> list[Resource]:
         found: list[Resource] = []
         cursor, total = "", 0
         while True:
@@ -263,6 +268,8 @@ class ScimTarget:
                                         + quote_plus(cursor))
             page, total = _page(response)
             found.extend(_with_id(r, response) for r in page)
+            if on_page is not None:
+                on_page(len(found), total)
             following = _json(response).get("nextCursor")
             if not isinstance(following, str) or not following:
                 break
@@ -275,7 +282,8 @@ class ScimTarget:
                                       f"{len(found)} arrived: a truncated listing", 200)
         return found
 
-    async def _list_by_index(self, kind: str, query: str) -> list[Resource]:
+    async def _list_by_index(self, kind: str, query: str,
+                             on_page: Callable[[int, int], None] | None) -> list[Resource]:
         found: list[Resource] = []
         start, first = 1, None
         while True:
@@ -287,6 +295,8 @@ class ScimTarget:
                                           f"to {total} while the listing was read",
                                           response.status_code)
             found.extend(_with_id(r, response) for r in page)
+            if on_page is not None:
+                on_page(len(found), total)
             start += len(page)
             if start > total:
                 return found
