@@ -41,7 +41,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-TOKEN_ENV = "SCIM_TOKEN"
+TOKEN_ENV = "SCIM_TOKEN"  # noqa: S105 (the variable's name, not a secret)
 DATABASE_ENV = "BARE_DATABASE_URL"
 POOL_ENV = "BARE_POOL_SIZE"
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
