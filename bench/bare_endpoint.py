@@ -17,7 +17,7 @@ psycopg_pool pool, one round trip per statement).
     SCIM_TOKEN=secret .venv/bin/python bench/bare_endpoint.py --port 8100 --workers 2 \\
         --database postgresql://postgres@127.0.0.1:5432/bare
 
-PostgreSQL needs ``pip install psycopg-pool`` (not one of scimhub's dependencies).
+PostgreSQL needs psycopg-pool (in the ``bench`` extra; not one of scimhub's own dependencies).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ cProfile adds a fixed cost to every Python call, so absolute µs are inflated (t
 prints the profiled run's req/s to show by how much), and it sees only the main thread
 (the event loop, where SQLite's cheap work runs inline; a member add of 100 and a page of
 100 run on the store's threads). ``--sampler py-spy`` instead samples the plain ``scimhub
-serve`` process, every thread, with ``py-spy record --nonblocking`` (``pip install py-spy``;
+serve`` process, every thread, with ``py-spy record --nonblocking`` (the ``bench`` extra;
 needs ptrace) for the length of each phase: less detail (no call counts, C functions folded
 into their Python caller) but close to the real cost. ``--sampler cpu`` profiles nothing:
 it reads the server's CPU time (user + system, every process of it) from /proc before and
