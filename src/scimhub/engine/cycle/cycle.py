@@ -221,6 +221,7 @@ class Cycle:
         linked = sum(1 for (kind, _), k in known.items() if kind == "user" and managed(k))
         if not wants_listing(unlinked, max(unlinked + linked, 1)):
             return None
+
         def page(read: int, total: int) -> None:
             self.progress("listing", read, total)
             self.prov.heartbeat()  # a listing of a million users is work on the lease too

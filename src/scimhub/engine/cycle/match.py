@@ -86,14 +86,14 @@ async def match_or_create(prov: Provisioner, kind: ResourceKind, sid: str,
 async def _from_roster(target: ScimTarget, roster: Roster, match: Sequence[tuple[str, str]]
                        ) -> tuple[Resource | None, str]:
     """What the listing says, and why; an empty reason when the probe must decide after all
-    (the user listed has gone since: deleted meanwhile, so it is looked for afresh)."""
+    (the user listed has gone or been renamed since, so it is looked for afresh)."""
     [(attribute, value)] = match
     target_id = roster.lookup(match)
     if target_id is None:
         return None, (f"{attribute} eq {value!r} in the target's listing of {roster.size} "
                       "users (one created since is linked on 409)")
     found = await target.get("Users", target_id)  # what it holds now, for the update
-    if found is None:
+    if found is None or not roster.holds(found, value):
         return None, ""
     return found, f"{attribute} eq {value!r} in the target's listing"
 

@@ -23,8 +23,9 @@ sides are case-folded, as scimhub's store folds them for ``eq``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from scimhub.engine.errors import CredentialsRejected, DuplicateTargetEntries, TargetError
 from scimhub.engine.target.client import ScimTarget
@@ -57,10 +58,18 @@ class Roster:
 
     attribute: str
     ids: dict[str, list[str]] = field(default_factory=dict)
+    #: How many users the listing held (the log's steps say it).
+    size: int = 0
 
-    @property
-    def size(self) -> int:
-        return sum(len(v) for v in self.ids.values())
+    def add(self, value: str, target_id: str) -> None:
+        self.ids.setdefault(value.casefold(), []).append(target_id)
+        self.size += 1
+
+    def holds(self, resource: Mapping[str, Any], value: str) -> bool:
+        """Whether a user read since still has the matching value (it may have been renamed
+        after the listing; then the probe decides)."""
+        now = resource.get(self.attribute)
+        return isinstance(now, str) and now.casefold() == value.casefold()
 
     def lookup(self, match: Sequence[tuple[str, str]]) -> str | None:
         """The target id the listing holds for the (covered) matching value, or None."""
@@ -96,7 +105,7 @@ async def read_roster(target: ScimTarget, attribute: str,
                 why = (f"user {resource['id']} came without a string {attribute}: the target "
                        "did not list the attribute asked for")
                 break
-            roster.ids.setdefault(value.casefold(), []).append(str(resource["id"]))
+            roster.add(value, str(resource["id"]))
         else:
             log.info("matching by listing: %d target users read in one listing", roster.size)
             return roster
