@@ -21,13 +21,15 @@ class ListingProxy(FaultProxy):
     first ``POST /Users`` arrives (after the engine read its listing, before its creates land).
     ``pagination``: what ``/ServiceProviderConfig`` advertises instead (e.g. a small
     ``maxPageSize``, ``cursor`` false). ``during_listing``: a user another writer creates
-    while the listing is read (before its second page).
+    while the listing is read (before its second page). ``rename``: the new userName another
+    writer gives the first user the engine reads by id, just before that read.
     """
 
     def __init__(self, upstream: str, port: int, *, refuse_listing: int | None = None,
                  writer: list[dict[str, Any]] | None = None,
                  pagination: dict[str, Any] | None = None,
-                 during_listing: dict[str, Any] | None = None) -> None:
+                 during_listing: dict[str, Any] | None = None,
+                 rename: str | None = None) -> None:
         super().__init__(upstream, port, rate=0.0)
         self.refuse_listing = refuse_listing
         self.writer = list(writer or [])
@@ -35,6 +37,7 @@ class ListingProxy(FaultProxy):
         self.written: list[int] = []
         self.pagination = pagination
         self.during_listing = during_listing
+        self.rename = rename
         self._writing = asyncio.Lock()
 
     def requests(self, method: str, contains: str) -> list[str]:
@@ -56,6 +59,15 @@ class ListingProxy(FaultProxy):
         if request.method == "GET" and url.endswith("/ServiceProviderConfig") \
                 and self.pagination is not None:
             return await self._advertise(request)
+        if request.method == "GET" and "/Users/" in url and self.rename is not None:
+            new, self.rename = self.rename, None
+            patch = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                     "Operations": [{"op": "replace", "path": "userName", "value": new}]}
+            async with self._session.patch(
+                    self.upstream + url, data=json.dumps(patch),
+                    headers={"Authorization": request.headers["Authorization"],
+                             "Content-Type": "application/scim+json"}) as renamed:
+                self.written.append(renamed.status)
         if request.method == "POST" and url.endswith("/Users"):
             async with self._writing:  # every create waits until the other writer is done
                 await self._write(url, request.headers["Authorization"])

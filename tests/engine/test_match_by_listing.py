@@ -180,3 +180,20 @@ def test_a_listing_that_moves_while_read_by_index_falls_back_to_probes(
     assert logged.count("matching by listing is off") == 1 and "moved" in logged, logged
     assert all(count(job, n) == 1 for n in IN_SCOPE), "no duplicate"
     assert job.users()["donald@contoso.example"]["displayName"] == "Donald Knuth"
+
+
+def test_a_user_renamed_after_the_listing_is_not_linked_by_its_old_name(
+        target: ServerProcess, tmp_path: Path) -> None:
+    job = fresh_job(target, tmp_path, "listing-renamed")
+    held = job.scim.post("/Users", json=user("ada")).json()["id"]
+    with ListingProxy(target.url, free_port(), rename="someone@else.example") as proxy:
+        through(job, target, proxy)
+        summary, _ = sync_through(job)
+        assert proxy.written == [200], "ada was renamed between the listing and the read"
+        assert [p for p in probes(proxy) if "ada%40" in p], "then the probe decided"
+    assert summary["failures"] == 0, summary
+    users = job.users()
+    assert users["someone@else.example"]["id"] == held
+    assert users["someone@else.example"]["displayName"] == "Someone else's", "left alone"
+    assert users["ada@contoso.example"]["id"] != held, "ada created anew, not taken over"
+    assert all(count(job, n) == 1 for n in IN_SCOPE)
