@@ -12,7 +12,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -273,8 +273,20 @@ def _single(kind: str, value: Any) -> tuple[bool, Any]:
             parsed = datetime.fromisoformat(value)
         except ValueError:
             return False, None
-        return parsed.year > 1 and parsed.year < 9999, None  # canonical form checked apart
+        # Accepted when it is within the years 1 to 9999 once in UTC (a value without an
+        # offset is UTC); the canonical form is checked apart.
+        try:
+            (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+        except OverflowError:
+            return False, None
+        return True, None
     return False, None
+
+
+def _utc(text: str) -> datetime:
+    """A dateTime as the server reads it: one without an offset is UTC."""
+    parsed = datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _expected(name: str, value: Any) -> tuple[bool, Any]:
@@ -323,7 +335,7 @@ def test_values_are_stored_exactly_or_refused(
         stored = got.json().get(URN, {}).get(name)
         assert got.json().get(URN) == created.json().get(URN)
         if _TYPES[name] == "dateTime":
-            assert stored is None or datetime.fromisoformat(stored) == datetime.fromisoformat(
+            assert stored is None or _utc(stored) == _utc(
                 value if "T" in value or stored is None else stored)
         elif _TYPES[name] == "decimal":  # JSON numbers: PostgreSQL returns 1e16 as 10**16
             assert stored == canonical, (value, stored)

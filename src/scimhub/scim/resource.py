@@ -193,7 +193,12 @@ def normalize_datetime(text: str, name: str = "dateTime") -> str:
 
 
 def format_datetime(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """The canonical UTC form stored dateTimes are compared in as strings. Years are written
+    with four digits by hand: ``strftime("%Y")`` writes year 999 as ``999``, which would sort
+    after ``1000``."""
+    m = moment.astimezone(UTC)
+    return (f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:"
+            f"{m.second:02d}.{m.microsecond:06d}Z")
 
 
 def _check_one_primary(attr: Attribute, values: list[Any]) -> None:
