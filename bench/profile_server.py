@@ -37,6 +37,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -195,7 +196,7 @@ class PySpy:
 async def drive(server: compare.Server, out: Path, forward: list[str],
                 spy: PySpy | CpuMeter | None) -> dict[str, Any]:
     """The workload's phases in order, a profile dump after each; returns req/s per phase."""
-    args = entra_workload.parse_args(["--url", server.base_url, "--token", server.token,
+    args = entra_workload.parse_args(["--url", server.base_url, f"--token={server.token}",
                                       "--label", "scimhub-profiled", *forward])
     client = entra_workload.Client(args)
     figures: dict[str, Any] = {}
@@ -226,15 +227,18 @@ async def drive(server: compare.Server, out: Path, forward: list[str],
     return figures
 
 
-def run(forward: list[str], results: Path, sampler: str, rate: int, target: str) -> Path:
-    """Start the profiled server on a fresh SQLite file, drive the workload, stop it."""
+def run(forward: list[str], results: Path, sampler: str, rate: int, target: str,
+        postgres: bool = False) -> Path:
+    """Start the profiled server on a fresh SQLite file (or, ``postgres``, a fresh PostgreSQL
+    database), drive the workload, stop it."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    out = results / f"profile-{stamp}-{sampler}-{target}"
+    out = results / f"profile-{stamp}-{sampler}-{target}{'-pg' if postgres else ''}"
     out.mkdir(parents=True)
-    with tempfile.TemporaryDirectory(prefix="scimhub-profile-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="scimhub-profile-") as tmp, ExitStack() as stack:
         if sampler != "cprofile":
             begin = compare.start_bare if target == "bare" else compare.start_scimhub
-            server = begin(Path(tmp), out / "server.log", 1)
+            url = stack.enter_context(compare.postgres_database()) if postgres else None
+            server = begin(Path(tmp), out / "server.log", 1, url)
             meter = (PySpy(server.proc.pid, out, rate) if sampler == "py-spy"
                      else CpuMeter(server.proc.pid, out))
             try:
@@ -410,10 +414,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--server", choices=("scimhub", "bare"), default="scimhub",
                     help="with --sampler cpu or py-spy: which server to run")
     ap.add_argument("--rate", type=int, default=500, help="py-spy samples per second")
+    ap.add_argument("--postgres", action="store_true",
+                    help="with --sampler cpu or py-spy: on a fresh PostgreSQL database "
+                         f"({compare.PG_ADMIN.rsplit('/', 1)[0]}), one worker")
     args, forward = ap.parse_known_args(argv)
-    if args.server == "bare" and args.sampler == "cprofile":
-        ap.error("--server bare needs --sampler cpu or py-spy")
-    out = args.report or run(forward, args.results, args.sampler, args.rate, args.server)
+    if (args.server == "bare" or args.postgres) and args.sampler == "cprofile":
+        ap.error("--server bare and --postgres need --sampler cpu or py-spy")
+    out = args.report or run(forward, args.results, args.sampler, args.rate, args.server,
+                             args.postgres)
     report(out, args.top, args.rate)
     return 0
 

@@ -40,5 +40,6 @@ def console_routes(ctx: AppContext, jobs: JobSource | None = None) -> list[BaseR
 
 def scim_audit(ctx: AppContext) -> Middleware:
     """Records every SCIM write in the audit log that the Activity page shows."""
-    # Never inline: a write on the event loop would wait there for a SCIM write's lock.
-    return audit_middleware(AuditStore(ctx.db), inline=False)
+    # Written by the audit thread: a write on the event loop would wait there for a SCIM
+    # write's lock.
+    return audit_middleware(AuditStore(ctx.db))
