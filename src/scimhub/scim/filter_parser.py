@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from functools import lru_cache
 from typing import Final, NoReturn
 
 from scimhub.scim.errors import InvalidFilter, InvalidPath, ScimError
@@ -106,13 +107,17 @@ def parse_attr_path(text: str) -> AttrPath:
     return _attr_path(word, offset, InvalidPath, "attribute path")
 
 
+@lru_cache(maxsize=512)
 def parse_patch_path(
     text: str, *, max_depth: int = DEFAULT_MAX_DEPTH, max_length: int = DEFAULT_MAX_LENGTH
 ) -> PatchPath:
     """``attrPath / valuePath ["." subAttr]`` of a PATCH operation.
 
     Every error, a malformed value filter included, is ``InvalidPath``: RFC
-    7644 §3.5.2 reports an unparsable path as invalidPath.
+    7644 §3.5.2 reports an unparsable path as invalidPath. Results are cached: a client
+    sends the same few paths over and over (Entra's ``emails[type eq "work"].value``), a
+    path is immutable (frozen dataclasses of strings and JSON scalars), and tokenizing one
+    cost ~50 µs of a PATCH. Errors are not cached (``lru_cache`` keeps only returns).
     """
     _check_length(text, max_length, InvalidPath, "path")
     parser = _Parser(text, InvalidPath, "path", max_depth)

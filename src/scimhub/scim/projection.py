@@ -30,6 +30,9 @@ class Projection:
         return (container, attr, None) not in self.exclude
 
 
+_DEFAULT = Projection()
+
+
 def resolve_target(path: AttrPath, rtype: ResourceType) -> Target:
     """Resolve a path to canonical names, or raise InvalidValue for an unknown one.
 
@@ -56,6 +59,12 @@ def make_projection(
 
 def apply_projection(doc: Resource, rtype: ResourceType, proj: Projection) -> Resource:
     """Filter a rendered resource. ``id`` and ``schemas`` are always returned."""
+    if proj.include is None and not proj.exclude:
+        return _returned_by_default(doc, rtype)
+    return _project(doc, rtype, proj)
+
+
+def _project(doc: Resource, rtype: ResourceType, proj: Projection) -> Resource:
     out: Resource = {}
     for key, value in doc.items():
         if key in ("schemas", "id"):
@@ -72,6 +81,36 @@ def apply_projection(doc: Resource, rtype: ResourceType, proj: Projection) -> Re
         if kept is not None:
             out[key] = kept
     return out
+
+
+def _returned_by_default(doc: Resource, rtype: ResourceType) -> Resource:
+    """The projection of a request without ``attributes``/``excludedAttributes``, the one
+    every listing and write answers with. All it removes is ``returned: never`` attributes
+    (a password hash), null values and extension objects left empty, so a document with
+    none of them is returned as it is, without a copy: the general path cost about 40 µs a
+    resource, most of the rendering of a page of 100. Anything else takes the general path.
+    """
+    for key, value in doc.items():
+        if key == "schemas" or key == "id":
+            continue
+        if value is None:
+            return _project(doc, rtype, _DEFAULT)
+        attr = rtype.schema.attribute(key)  # first: most keys are core attributes
+        if attr is not None:
+            if attr.returned == "never":
+                return _project(doc, rtype, _DEFAULT)
+            continue
+        ext = rtype.extension(key)
+        if ext is not None:
+            if not isinstance(value, dict) or not value or any(
+                    ((a := ext.attribute(k)) is not None and a.returned == "never")
+                    or v is None for k, v in value.items()):
+                return _project(doc, rtype, _DEFAULT)
+            continue
+        attr = common_attribute(key)
+        if attr is not None and attr.returned == "never":
+            return _project(doc, rtype, _DEFAULT)
+    return doc
 
 
 def _project_block(

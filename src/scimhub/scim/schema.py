@@ -7,8 +7,10 @@ case-exactness, what is returned) reads it from here, so the schema that
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from functools import cached_property
+from typing import Literal, TypeVar
 
 from scimhub.scim.types import Document
 
@@ -18,6 +20,27 @@ AttrType = Literal[
 Mutability = Literal["readOnly", "readWrite", "immutable", "writeOnly"]
 Returned = Literal["always", "never", "default", "request"]
 Uniqueness = Literal["none", "server", "global"]
+
+_Named = TypeVar("_Named", "Attribute", "Schema")
+
+
+def _by_name(items: Iterable[_Named], key: str = "name") -> dict[str, _Named]:
+    """Each item under its own spelling and its lower-cased one, so that a lookup with the
+    canonical spelling (what stored documents and most clients use) costs one dict probe and
+    no ``str.lower``. Names are unique case-insensitively (RFC 7643 §2.1), so the two
+    spellings of different items never collide; the first of any duplicates wins, as the
+    scans this replaces did."""
+    found: dict[str, _Named] = {}
+    for item in items:
+        name: str = getattr(item, key)
+        if found.setdefault(name.lower(), item) is item:
+            found.setdefault(name, item)
+    return found
+
+
+def _lookup(table: dict[str, _Named], name: str) -> _Named | None:
+    found = table.get(name)
+    return found if found is not None else table.get(name.lower())
 
 
 @dataclass(frozen=True)
@@ -36,11 +59,11 @@ class Attribute:
     sub_attributes: tuple[Attribute, ...] = ()
 
     def sub(self, name: str) -> Attribute | None:
-        lowered = name.lower()
-        for attr in self.sub_attributes:
-            if attr.name.lower() == lowered:
-                return attr
-        return None
+        return _lookup(self._subs, name)
+
+    @cached_property
+    def _subs(self) -> dict[str, Attribute]:
+        return _by_name(self.sub_attributes)
 
     def to_document(self) -> Document:
         doc: Document = {
@@ -71,11 +94,11 @@ class Schema:
     attributes: tuple[Attribute, ...]
 
     def attribute(self, name: str) -> Attribute | None:
-        lowered = name.lower()
-        for attr in self.attributes:
-            if attr.name.lower() == lowered:
-                return attr
-        return None
+        return _lookup(self._attributes, name)
+
+    @cached_property
+    def _attributes(self) -> dict[str, Attribute]:
+        return _by_name(self.attributes)
 
 
 @dataclass(frozen=True)
@@ -98,16 +121,26 @@ class ResourceType:
         return (self.schema.id, *(ext.id for ext in self.extensions))
 
     def extension(self, urn: str) -> Schema | None:
-        lowered = urn.lower()
-        for ext in self.extensions:
-            if ext.id.lower() == lowered:
-                return ext
-        return None
+        return _lookup(self._extensions, urn)
 
     def schema_for(self, urn: str) -> Schema | None:
-        if urn.lower() == self.schema.id.lower():
-            return self.schema
-        return self.extension(urn)
+        return _lookup(self._schemas, urn)
+
+    @cached_property
+    def multi_valued_attributes(self) -> tuple[tuple[str | None, Attribute], ...]:
+        """Every multi-valued attribute with the extension URN holding it (None: core);
+        walked for every PATCH (``scim/limits.py``), so found once per type."""
+        return tuple((None if schema is self.schema else schema.id, a)
+                     for schema in (self.schema, *self.extensions)
+                     for a in schema.attributes if a.multi_valued)
+
+    @cached_property
+    def _extensions(self) -> dict[str, Schema]:
+        return _by_name(self.extensions, "id")
+
+    @cached_property
+    def _schemas(self) -> dict[str, Schema]:
+        return _by_name((self.schema, *self.extensions), "id")
 
     def split_urn(self, name: str) -> tuple[Schema | None, str]:
         """Split ``urn:...:User:name.givenName`` into its schema and the rest.
@@ -165,9 +198,8 @@ COMMON_ATTRIBUTES: tuple[Attribute, ...] = (
 )
 
 
+_COMMON = _by_name(COMMON_ATTRIBUTES)
+
+
 def common_attribute(name: str) -> Attribute | None:
-    lowered = name.lower()
-    for attr in COMMON_ATTRIBUTES:
-        if attr.name.lower() == lowered:
-            return attr
-    return None
+    return _lookup(_COMMON, name)
