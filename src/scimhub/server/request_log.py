@@ -25,6 +25,7 @@ per request is what a log pipeline wants) and off in text (a terminal does not).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import re
@@ -67,7 +68,28 @@ def request_id(scope: Scope) -> str:
             if _SAFE_ID.fullmatch(value):
                 return bytes(value).decode("ascii")
             break
-    return secrets.token_hex(16)
+    return _fresh_ids.next()
+
+
+class _FreshIds:
+    """A fresh id is this process's random prefix and a counter (32 hex digits): unique
+    across processes and restarts as a random id is (the prefix has 64 random bits), without
+    a ``getrandom`` call per request. Not a secret: it is sent back to the client and logged. A forked child
+    draws a prefix of its own."""
+
+    def __init__(self) -> None:
+        self.renew()
+
+    def renew(self) -> None:
+        self._prefix = secrets.token_hex(8)
+        self._counter = itertools.count(1)
+
+    def next(self) -> str:
+        return f"{self._prefix}{next(self._counter):016x}"  # 32 hex digits, as before
+
+
+_fresh_ids = _FreshIds()
+os.register_at_fork(after_in_child=_fresh_ids.renew)
 
 
 class RequestObserver:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import random
+import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +21,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.pool import NullPool
 
 from scimhub.store.sql import Compiler, Tx
@@ -97,6 +99,12 @@ class Database:
         #: wrapper of one (a connection the pool could not open). Counted by the metrics.
         self.errors: tuple[type[Exception], ...] = (dbapi.Error, DBAPIError)
         self._write_lock = threading.RLock()
+        #: SQLite on a file: each thread keeps a connection of its own (``_Held``).
+        self._own: threading.local | None = None
+        self._held_all: weakref.WeakSet[_Held] = weakref.WeakSet()
+        self._held_lock = threading.Lock()
+        if self.is_sqlite and not isinstance(self.engine.pool, NullPool):
+            self._own = threading.local()
 
     def is_timeout(self, exc: Exception) -> bool:
         """A statement stopped by ``time_limit``: SQLite's progress handler interrupted it,
@@ -146,12 +154,15 @@ class Database:
     def _create_engine(self) -> Engine:
         if not self.is_sqlite:
             try:
-                return create_engine(self.url, pool_size=10, max_overflow=10,
-                                     pool_pre_ping=True)
+                engine = create_engine(self.url, pool_size=10, max_overflow=10)
             except ModuleNotFoundError as exc:
                 if (exc.name or "").split(".")[0] != "psycopg":
                     raise
                 raise MissingDriver(MISSING_PSYCOPG) from exc
+            event.listen(engine, "connect", _mark_used)
+            event.listen(engine, "checkin", _mark_used)
+            event.listen(engine, "checkout", _ping_if_idle)
+            return engine
         url = make_url(self.url)
         database = url.database
         if database and database != ":memory:" and not url.query.get("uri"):
@@ -166,6 +177,43 @@ class Database:
     def read(self) -> Iterator[Tx]:
         with self._transaction("BEGIN") as tx:
             yield tx
+
+    @contextmanager
+    def single(self) -> Iterator[Tx]:
+        """For exactly one statement that reads (the token lookup of every request): it runs
+        on its own, atomic as any statement is, with no ``BEGIN``/``COMMIT`` around it.
+
+        Those cost two executes of their own on SQLite and two round trips on PostgreSQL
+        (which runs the statement in autocommit), for a transaction that one statement
+        does not need. Not bounded by ``time_limit`` on PostgreSQL (its timeout is set per
+        transaction): for indexed lookups only. A second statement would run in a
+        snapshot of its own.
+        """
+        held = self._held()
+        if held is not None and not held.busy and held.connection is not None:
+            held.busy = True
+            try:
+                yield Tx(held.connection.cursor(), self.compiler)
+            finally:
+                held.busy = False
+            return
+        conn = self.engine.raw_connection()
+        try:
+            if self.is_sqlite:
+                yield Tx(conn.cursor(), self.compiler)
+                return
+            driver: Any = conn.driver_connection
+            driver.autocommit = True
+            try:
+                yield Tx(conn.cursor(), self.compiler)
+            except BaseException:
+                self._after_failure(conn)
+                raise
+            finally:
+                if not driver.closed:
+                    driver.autocommit = False
+        finally:
+            conn.close()
 
     @contextmanager
     def write(self) -> Iterator[Tx]:
@@ -185,6 +233,11 @@ class Database:
 
     @contextmanager
     def _transaction(self, begin: str) -> Iterator[Tx]:
+        held = self._held()
+        if held is not None and not held.busy:
+            with self._held_transaction(held, begin) as tx:
+                yield tx
+            return
         conn = self.engine.raw_connection()
         try:
             cursor = conn.cursor()
@@ -196,7 +249,10 @@ class Database:
             try:
                 yield Tx(cursor, self.compiler)
             except BaseException:
-                conn.rollback() if not self.is_sqlite else cursor.execute("ROLLBACK")
+                if self.is_sqlite:
+                    cursor.execute("ROLLBACK")
+                else:
+                    self._after_failure(conn)
                 raise
             if self.is_sqlite:
                 cursor.execute("COMMIT")
@@ -205,6 +261,58 @@ class Database:
         finally:
             conn.close()
 
+    @contextmanager
+    def _held_transaction(self, held: _Held, begin: str) -> Iterator[Tx]:
+        """A transaction on the SQLite connection this thread keeps (``_Held``).
+
+        Whatever ends it, the connection is left outside a transaction: it is used again by
+        the next request of this thread, where a transaction left open would make every
+        ``BEGIN`` fail."""
+        conn = held.connection
+        assert conn is not None
+        held.busy = True
+        try:
+            cursor = conn.cursor()
+            cursor.execute(begin)
+            try:
+                yield Tx(cursor, self.compiler)
+                cursor.execute("COMMIT")
+            finally:
+                if conn.in_transaction:
+                    conn.rollback()
+        finally:
+            held.busy = False
+
+    def _held(self) -> _Held | None:
+        """This thread's own SQLite connection (made at its first use), or None: PostgreSQL,
+        or SQLite in memory (a pooled connection per transaction, as ever)."""
+        own = self._own
+        if own is None:
+            return None
+        held: _Held | None = getattr(own, "held", None)
+        if held is None or held.connection is None:
+            cargs, cparams = self.engine.dialect.create_connect_args(self.engine.url)
+            params: dict[str, Any] = {**cparams, "check_same_thread": False}
+            connect: Any = sqlite3.connect  # the dialect's arguments, typed loosely
+            conn: sqlite3.Connection = connect(*cargs, **params)
+            _sqlite_connect(conn, None)
+            held = own.held = _Held(conn)
+            with self._held_lock:
+                self._held_all.add(held)
+        return held
+
+    def _after_failure(self, conn: Any) -> None:
+        """PostgreSQL: roll back a failed transaction; when the connection itself broke (the
+        server restarted, the session was terminated), replace every pooled connection, which
+        are then likely broken too, instead of handing them to the next requests one by one
+        (connections are pinged only after an idle spell: ``_ping_if_idle``)."""
+        driver: Any = conn.driver_connection
+        if driver.closed or getattr(driver, "broken", False):
+            conn.invalidate()
+            self.engine.dispose()
+            return
+        conn.rollback()
+
     def ping(self) -> None:
         """One round trip that proves the database answers (the health check)."""
         with self.read() as tx:
@@ -212,6 +320,12 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        with self._held_lock:
+            held_all, self._held_all = list(self._held_all), weakref.WeakSet()
+        for held in held_all:
+            if not held.busy and held.connection is not None:
+                held.connection.close()
+                held.connection = None
 
 
 def _create_private(path: Path) -> None:
@@ -223,6 +337,52 @@ def _create_private(path: Path) -> None:
     except FileExistsError:
         return
     os.close(fd)  # an empty file is an empty SQLite database
+
+
+class _Held:
+    """The SQLite connection a thread keeps for its transactions, instead of a pool checkout
+    and check-in for each (two per request: a fifth of the storage time of a probe). The
+    event loop's thread runs the cheap work of every request on it.
+
+    ``busy`` while a transaction of this thread uses it: a transaction begun inside another
+    (a read while writing) takes a pooled connection, as before. Only the thread's
+    thread-local refers to it, so it is closed (by sqlite3's finaliser) when its thread
+    ends, and by ``Database.dispose`` otherwise."""
+
+    __slots__ = ("__weakref__", "busy", "connection")
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection: sqlite3.Connection | None = connection
+        self.busy = False
+
+
+#: PostgreSQL: a connection idle longer than this is pinged before it is used (a round trip).
+#: One used more recently is trusted: a ping per checkout (``pool_pre_ping``) was a round trip
+#: per transaction, two per request. A connection that broke anyway fails its one request and
+#: renews the pool (``Database._after_failure``).
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _mark_used(_dbapi_conn: Any, record: Any) -> None:
+    record.info["used"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+    if time.monotonic() - record.info.get("used", 0.0) <= PING_AFTER_IDLE_SECONDS:
+        return
+    try:
+        cursor = dbapi_conn.cursor()
+        before = dbapi_conn.autocommit
+        dbapi_conn.autocommit = True
+        try:
+            cursor.execute("SELECT 1")
+        finally:
+            cursor.close()
+            if not dbapi_conn.closed:
+                dbapi_conn.autocommit = before
+    except Exception as exc:
+        raise DisconnectionError(str(exc)) from exc
+    record.info["used"] = time.monotonic()
 
 
 #: The statement time budget of the current thread (``Database.time_limit``).

@@ -162,11 +162,15 @@ class TenantStore:
         its cached resource types for the tenant are current (0: the tenant has never
         registered an extension), and a ``scimhub tenant limit`` applies from the next
         request in every process, without a second query or a cache to expire.
+
+        One statement, outside any transaction (``Database.single``), read afresh for every
+        request: a token revoked or reset is refused by every request that starts after the
+        revocation committed, in every process. Nothing here caches an accepted token.
         """
         prefix = token_prefix(token)
         if prefix is None:
             return None
-        with self.db.read() as tx:
+        with self.db.single() as tx:
             row = tx.first(_TOKEN_BY_PREFIX, {"prefix": prefix})
         if row is None or not token_matches(token, str(row[1])):
             return None
