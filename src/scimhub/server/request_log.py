@@ -74,8 +74,8 @@ def request_id(scope: Scope) -> str:
 class _FreshIds:
     """A fresh id is this process's random prefix and a counter (32 hex digits): unique
     across processes and restarts as a random id is (the prefix has 64 random bits), without
-    a ``getrandom`` call per request. Not a secret: it is sent back to the client and logged. A forked child
-    draws a prefix of its own."""
+    a ``getrandom`` call per request. Not a secret: it is sent back to the client and
+    logged. A forked child draws a prefix of its own."""
 
     def __init__(self) -> None:
         self.renew()
