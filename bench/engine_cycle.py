@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import shlex
 import subprocess
 import sys
@@ -26,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from scimhub.engine.config import load_jobs
+from scimhub.engine.config import JobConfig, load_jobs
 from scimhub.engine.cycle.cycle import CycleSummary
 from scimhub.engine.runner import run_once
 from scimhub.engine.sample import sample_directory
@@ -132,14 +133,37 @@ def verify(scim_url: str, token: str, directory: dict[str, Any]) -> None:
           f"{sum(map(len, groups.values())):,} memberships, as in the source")
 
 
-def line(name: str, summary: CycleSummary, objects: int) -> dict[str, Any]:
+def cpu_seconds(pid: int | None = None) -> float:
+    """CPU seconds (user + system) of this process, or of ``pid`` read from /proc: the engine's
+    and the server's share of one cycle, whatever else the machine runs."""
+    if pid is None:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed_cycle(job: JobConfig, engine_db: Database,
+                server_pid: int) -> tuple[CycleSummary, float, float]:
+    """One cycle, and the CPU seconds the engine and the server spent on it."""
+    engine, server = cpu_seconds(), cpu_seconds(server_pid)
+    summary = asyncio.run(run_once(job, engine_db))
+    return summary, cpu_seconds() - engine, cpu_seconds(server_pid) - server
+
+
+def line(name: str, timed: tuple[CycleSummary, float, float], objects: int) -> dict[str, Any]:
+    summary, engine_cpu, server_cpu = timed
     rate = objects / summary.duration_s if summary.duration_s else 0
+    per = max(summary.requests, 1) / 1000
     print(f"{name:<12} {summary.duration_s:>9.1f} s {rate:>10.0f} objects/s "
           f"{summary.requests:>9} requests  {summary.failures} failures  "
           f"{dict(summary.counts)}")
+    print(f"{'':<12} CPU per request: engine {engine_cpu / per:.3f} ms, server "
+          f"{server_cpu / per:.3f} ms (load average {os.getloadavg()[0]:.2f})")
     return {"seconds": summary.duration_s, "objects_per_s": rate,
             "requests": summary.requests, "failures": summary.failures,
-            "counts": dict(summary.counts)}
+            "counts": dict(summary.counts), "engine_cpu_s": engine_cpu,
+            "server_cpu_s": server_cpu}
 
 
 def main() -> None:
@@ -166,14 +190,14 @@ def main() -> None:
             migrate(engine_db)
             print(f"directory: {args.users:,} users, {args.groups:,} groups, "
                   f"{memberships:,} memberships ({objects:,} objects)")
-            report = {"initial": line("initial", asyncio.run(run_once(job, engine_db)),
+            report = {"initial": line("initial", timed_cycle(job, engine_db, server.pid),
                                       objects)}
             verify(scim_url, os.environ["BENCH_TOKEN"], directory)
             changed = change_one_percent(directory)
             (workdir / "directory.json").write_text(json.dumps(directory))
             report["incremental"] = line(f"incremental ({changed} changed)",
-                                         asyncio.run(run_once(job, engine_db)), changed)
-            report["no_change"] = line("no change", asyncio.run(run_once(job, engine_db)),
+                                         timed_cycle(job, engine_db, server.pid), changed)
+            report["no_change"] = line("no change", timed_cycle(job, engine_db, server.pid),
                                        objects)
         finally:
             server.terminate()

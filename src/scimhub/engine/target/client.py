@@ -44,6 +44,7 @@ from scimhub.engine.errors import (
 )
 from scimhub.engine.target.rate import RateCap
 from scimhub.engine.target.retry import RetryPolicy, parse_retry_after
+from scimhub.engine.target.wire import AiohttpTransport
 from scimhub.rates import Rate
 from scimhub.scim.types import Document, PatchOperationBody, Resource
 
@@ -109,6 +110,8 @@ class ScimTarget:
                  rate: Rate | None = None) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
+        if transport is None:  # aiohttp's C framing: the engine's CPU per request (wire.py)
+            transport = AiohttpTransport(connections=concurrency, verify=verify)
         self.client = httpx.AsyncClient(
             base_url=base_url.rstrip("/"), transport=transport, timeout=timeout, verify=verify,
             limits=httpx.Limits(max_connections=concurrency,
