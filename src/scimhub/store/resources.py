@@ -387,12 +387,12 @@ class ResourceStore:
         else:
             many = q.members_of_groups if rtype.name == "Group" else q.groups_of_users
             rows = _by_ids(tx, many, ids, {"tenant_id": tenant})
-        for row in rows:
-            owner, ref_id = row[0], row[1]
-            if rtype.name == "Group":
-                result[owner].append(Reference(ref_id, row[2], row[3]))
-            else:
-                result[owner].append(Reference(ref_id, "Group", row[2]))
+        if rtype.name == "Group":
+            for row in rows:
+                result[row[0]].append(Reference(row[1], row[2], row[3]))
+        else:
+            for row in rows:
+                result[row[0]].append(Reference(row[1], "Group", row[2]))
         return result
 
     def _apply_member_change(
