@@ -76,6 +76,32 @@ def test_modify_checks_version_in_the_write(resources: ResourceStore, tenant: Te
     assert updated.version == 2
 
 
+def test_modify_keeps_indexed_columns_in_step_with_the_document(
+    resources: ResourceStore, tenant: TenantId
+) -> None:
+    """A change that leaves the indexed attributes as they were writes the document only;
+    one that moves them rewrites their columns, so filters answered by an index still
+    find the user by its new values and no longer by its old ones."""
+    created = resources.create(tenant, USER, user("kept", externalId="e1", active=True))
+
+    def found(text: str) -> list[str]:
+        page = resources.search(tenant, USER, parse_filter(text), None, False, 1, 10)
+        return [r.id for r in page.resources]
+
+    titled = resources.modify(tenant, USER, created.id, lambda d: {**d, "title": "t"}, [],
+                              always)
+    assert titled.version == 2 and titled.last_modified >= created.last_modified
+    stored = resources.get(tenant, USER, created.id)
+    assert stored.doc["title"] == "t" and stored.version == 2
+    assert found('userName eq "KEPT"') == [created.id]
+    renamed = {"userName": "moved", "externalId": "e2", "active": False, "displayName": "D"}
+    resources.modify(tenant, USER, created.id, lambda d: {**d, **renamed}, [], always)
+    assert found('userName eq "kept"') == found('externalId eq "e1"') == []
+    assert found('userName eq "MOVED"') == found('externalId eq "e2"') == [created.id]
+    assert found("active eq false") == found('displayName eq "D"') == [created.id]
+    assert resources.get(tenant, USER, created.id).version == 3
+
+
 def test_unchanged_modify_keeps_the_version(resources: ResourceStore, tenant: TenantId) -> None:
     created = resources.create(tenant, USER, user("same"))
     again = resources.modify(tenant, USER, created.id, lambda d: d, [], always)

@@ -77,6 +77,10 @@ def _stored(row: Row) -> StoredResource:
     return StoredResource(row[0], row[1], row[2], row[3], load_json(row[4]))
 
 
+#: The parameters of ``update_doc``.
+_DOC_UPDATE = ("tenant_id", "id", "expected", "v_version", "v_last_modified", "v_doc")
+
+
 def _row_values(rtype: ResourceType, stored: StoredResource) -> Columns:
     return q.column_params({
         "version": stored.version, "created": stored.created,
@@ -191,8 +195,11 @@ class ResourceStore:
                 result = old
                 if changed:
                     result = StoredResource(rid, old.version + 1, old.created, now(), new_doc)
-                    tx.execute(sql.update, {**key, "expected": old.version,
-                                            **_row_values(rtype, result)})
+                    values = {**key, "expected": old.version, **_row_values(rtype, result)}
+                    if _indexed(rtype, new_doc) == _indexed(rtype, dict(old.doc)):
+                        tx.execute(sql.update_doc, {k: values[k] for k in _DOC_UPDATE})
+                    else:
+                        tx.execute(sql.update, values)
                 if refs:
                     return self._with_refs(tx, tenant, rtype, [result])[0]
         except self.db.integrity_error:

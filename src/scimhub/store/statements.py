@@ -53,6 +53,10 @@ class ResourceStatements:
     page_all: Select  # type: ignore[type-arg]
     insert: Insert
     update: Update
+    #: An update whose indexed columns keep their values: it writes the row and the
+    #: ``last_modified`` index only (SQLite rewrites the entry of every index whose column
+    #: is SET, changed or not: ~29 µs against ~17 for a PATCH of a user's name).
+    update_doc: Update
     delete: Delete
 
 
@@ -80,6 +84,8 @@ def _statements(table: Table) -> ResourceStatements:
         insert=insert(table).values(tenant_id=T, id=ID, **values),
         update=update(table).where(scoped, table.c.version == bindparam("expected"))
         .values(**{n: bindparam(f"v_{n}") for n in _columns(table) if n != "created"}),
+        update_doc=update(table).where(scoped, table.c.version == bindparam("expected"))
+        .values(**{n: bindparam(f"v_{n}") for n in ("version", "last_modified", "doc")}),
         delete=delete(table).where(scoped),
     )
 
