@@ -9,6 +9,7 @@ pooled connection only after an idle spell, and renews the pool when one broke.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -26,11 +27,15 @@ def _count(db: Database) -> int:
 
 
 @pytest.fixture()
-def table_db(db: Database) -> Database:
+def table_db(db: Database) -> Iterator[Database]:
+    """A table of its own, dropped after (the PostgreSQL database is shared by the session,
+    and the migrations test compares its tables with the declared ones)."""
     with db.write() as tx:
         tx.execute(text("DROP TABLE IF EXISTS t"))
         tx.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
-    return db
+    yield db
+    with db.write() as tx:
+        tx.execute(text("DROP TABLE t"))
 
 
 def test_a_failed_transaction_leaves_the_connection_ready_for_the_next(
@@ -74,8 +79,26 @@ def test_a_single_statement_runs_outside_a_transaction(table_db: Database) -> No
         else:
             assert tx.cursor.connection.autocommit  # no BEGIN, no COMMIT
     if not db.is_sqlite:  # the pooled connection was given back transactional
-        with db.read() as tx:
+        with db.write() as tx:
             assert not tx.cursor.connection.autocommit
+
+
+def test_postgresql_reads_run_in_autocommit_under_the_time_limit(table_db: Database) -> None:
+    """No BEGIN/COMMIT around reads; the statement timeout is the session's, set when the
+    budget changes, and SQLAlchemy's own connections (migrations) run without it."""
+    db = table_db
+    if db.is_sqlite:
+        pytest.skip("PostgreSQL's pool and sessions")
+    with db.time_limit(7), db.read() as tx:
+        assert tx.cursor.connection.autocommit
+        assert tx.scalar(text("SELECT current_setting('statement_timeout')")) == "7s"
+    with db.read() as tx:  # outside a time limit: none
+        assert tx.scalar(text("SELECT current_setting('statement_timeout')")) == "0"
+    with db.time_limit(7), db.write() as tx:
+        assert not tx.cursor.connection.autocommit
+        assert tx.scalar(text("SELECT current_setting('statement_timeout')")) == "7s"
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("SHOW statement_timeout").scalar() == "0"
 
 
 def test_each_sqlite_thread_keeps_its_connection_and_dispose_closes_them(

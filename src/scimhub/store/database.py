@@ -120,7 +120,8 @@ class Database:
         So that one request's scanning query cannot run unbounded: on SQLite a
         progress handler (installed on every connection) interrupts any statement
         still running ``seconds`` after the block began; on PostgreSQL
-        ``statement_timeout`` is set for each transaction begun here. The
+        ``statement_timeout`` is given to the session for each transaction begun here
+        (``_statement_timeout``). The
         statement fails with the driver's OperationalError (``is_timeout``). A
         streamed response gets a fresh block per batch, so a slow reader is never
         charged for its own pauses.
@@ -162,6 +163,7 @@ class Database:
             event.listen(engine, "connect", _mark_used)
             event.listen(engine, "checkin", _mark_used)
             event.listen(engine, "checkout", _ping_if_idle)
+            event.listen(engine, "engine_connect", _no_statement_timeout)
             return engine
         url = make_url(self.url)
         database = url.database
@@ -175,6 +177,18 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Tx]:
+        """Statements that only read, each seeing what was committed when it began.
+
+        On PostgreSQL they run in autocommit, with no ``BEGIN``/``COMMIT`` (two round trips
+        of a probe's four): under READ COMMITTED, PostgreSQL's default and what scimhub
+        runs, each statement of a transaction takes a snapshot of its own anyway, so a read
+        transaction gave its statements nothing more. (A read that locks rows belongs in
+        ``write``.) On SQLite a ``BEGIN`` gives the reads one snapshot.
+        """
+        if not self.is_sqlite:
+            with self._pg_transaction(reading=True) as tx:
+                yield tx
+            return
         with self._transaction("BEGIN") as tx:
             yield tx
 
@@ -183,11 +197,9 @@ class Database:
         """For exactly one statement that reads (the token lookup of every request): it runs
         on its own, atomic as any statement is, with no ``BEGIN``/``COMMIT`` around it.
 
-        Those cost two executes of their own on SQLite and two round trips on PostgreSQL
-        (which runs the statement in autocommit), for a transaction that one statement
-        does not need. Not bounded by ``time_limit`` on PostgreSQL (its timeout is set per
-        transaction): for indexed lookups only. A second statement would run in a
-        snapshot of its own.
+        Those cost two executes of their own on SQLite, for a transaction that one
+        statement does not need; on PostgreSQL this is ``read``. A second statement would
+        run in a snapshot of its own.
         """
         held = self._held()
         if held is not None and not held.busy and held.connection is not None:
@@ -197,21 +209,13 @@ class Database:
             finally:
                 held.busy = False
             return
+        if not self.is_sqlite:
+            with self._pg_transaction(reading=True) as tx:
+                yield tx
+            return
         conn = self.engine.raw_connection()
         try:
-            if self.is_sqlite:
-                yield Tx(conn.cursor(), self.compiler)
-                return
-            driver: Any = conn.driver_connection
-            driver.autocommit = True
-            try:
-                yield Tx(conn.cursor(), self.compiler)
-            except BaseException:
-                self._after_failure(conn)
-                raise
-            finally:
-                if not driver.closed:
-                    driver.autocommit = False
+            yield Tx(conn.cursor(), self.compiler)
         finally:
             conn.close()
 
@@ -225,7 +229,7 @@ class Database:
         to 100 ms.
         """
         if not self.is_sqlite:
-            with self._transaction("BEGIN IMMEDIATE") as tx:
+            with self._pg_transaction(reading=False) as tx:
                 yield tx
             return
         with self._write_lock, self._transaction("BEGIN IMMEDIATE") as tx:
@@ -233,6 +237,7 @@ class Database:
 
     @contextmanager
     def _transaction(self, begin: str) -> Iterator[Tx]:
+        """SQLite: on this thread's own connection, or a pooled one when that is in use."""
         held = self._held()
         if held is not None and not held.busy:
             with self._held_transaction(held, begin) as tx:
@@ -241,24 +246,37 @@ class Database:
         conn = self.engine.raw_connection()
         try:
             cursor = conn.cursor()
-            if self.is_sqlite:
-                cursor.execute(begin)
-            elif (seconds := getattr(_budget, "seconds", None)) is not None:
-                cursor.execute("SELECT set_config('statement_timeout', %s, true)",
-                               (f"{int(seconds * 1000)}ms",))
+            cursor.execute(begin)
             try:
                 yield Tx(cursor, self.compiler)
             except BaseException:
-                if self.is_sqlite:
-                    cursor.execute("ROLLBACK")
-                else:
-                    self._after_failure(conn)
+                cursor.execute("ROLLBACK")
                 raise
-            if self.is_sqlite:
-                cursor.execute("COMMIT")
-            else:
+            cursor.execute("COMMIT")
+        finally:
+            conn.close()
+
+    @contextmanager
+    def _pg_transaction(self, reading: bool) -> Iterator[Tx]:
+        """PostgreSQL: a pooled connection; ``reading``: in autocommit (``read``), else one
+        transaction, which psycopg begins at the first statement."""
+        conn = self.engine.raw_connection()
+        driver: Any = conn.driver_connection
+        try:
+            if reading:
+                driver.autocommit = True
+            cursor = conn.cursor()
+            _statement_timeout(conn, cursor)
+            try:
+                yield Tx(cursor, self.compiler)
+            except BaseException:
+                self._after_failure(conn)
+                raise
+            if not reading:
                 conn.commit()
         finally:
+            if reading and not driver.closed:
+                driver.autocommit = False
             conn.close()
 
     @contextmanager
@@ -307,6 +325,7 @@ class Database:
         are then likely broken too, instead of handing them to the next requests one by one
         (connections are pinged only after an idle spell: ``_ping_if_idle``)."""
         driver: Any = conn.driver_connection
+        conn.info.pop(_TIMEOUT_KEY, None)  # a rollback undoes a SET made in the transaction
         if driver.closed or getattr(driver, "broken", False):
             conn.invalidate()
             self.engine.dispose()
@@ -383,6 +402,33 @@ def _ping_if_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
     except Exception as exc:
         raise DisconnectionError(str(exc)) from exc
     record.info["used"] = time.monotonic()
+
+
+#: Where a pooled PostgreSQL connection notes the ``statement_timeout`` its session has.
+_TIMEOUT_KEY = "scimhub_statement_timeout"
+
+
+def _statement_timeout(conn: Any, cursor: Any) -> None:
+    """Give the session the statement timeout of this thread's ``time_limit`` (none
+    outside one), when it has another: a round trip only when the budget changes, not one
+    per transaction (``set_config(..., true)`` in every transaction was one of a probe's
+    four round trips). The value is noted on the pooled connection; a rollback forgets it
+    (``Database._after_failure``), since it undoes a SET made in the transaction."""
+    seconds = getattr(_budget, "seconds", None)
+    wanted = "0" if seconds is None else f"{int(seconds * 1000)}ms"
+    if conn.info.get(_TIMEOUT_KEY) != wanted:
+        cursor.execute("SELECT set_config('statement_timeout', %s, false)", (wanted,))
+        conn.info[_TIMEOUT_KEY] = wanted
+
+
+def _no_statement_timeout(connection: Any) -> None:
+    """SQLAlchemy's own connections (migrations, maintenance) run without the timeout a
+    request's transaction left on the pooled session."""
+    info = connection.connection.info
+    if info.get(_TIMEOUT_KEY, "0") != "0":
+        connection.exec_driver_sql("SELECT set_config('statement_timeout', '0', false)")
+        connection.commit()
+        info[_TIMEOUT_KEY] = "0"
 
 
 #: The statement time budget of the current thread (``Database.time_limit``).
