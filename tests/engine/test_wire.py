@@ -120,3 +120,23 @@ def test_a_create_whose_answer_never_comes_is_an_answer_lost(how: str) -> None:
                                        else "WebExceptionProtocolError")
 
     asyncio.run(_serve(handler, scenario))
+
+
+def test_a_query_goes_out_as_encoded() -> None:
+    """``%40`` and ``%2B`` stay as the client encoded them (yarl would send ``@``): a target,
+    and the tests' recording proxies, see the query Entra's client sends."""
+    seen: list[bytes] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(await _request(reader))
+        writer.write(_answer(200, b'{"totalResults": 0, "Resources": []}'))
+        await writer.drain()
+        writer.close()
+
+    async def scenario(url: str) -> None:
+        async with ScimTarget(url, "t", policy=ONE_TRY) as target:
+            assert await target.find("Users", "userName", "a+b@contoso.example") is None
+
+    asyncio.run(_serve(handler, scenario))
+    assert seen[0].split(b"\r\n")[0] == (b"GET /scim/v2/Users?filter=userName+eq+"
+                                         b"%22a%2Bb%40contoso.example%22 HTTP/1.1")

@@ -19,6 +19,7 @@ from typing import Any
 
 import aiohttp
 import httpx
+from yarl import URL
 
 #: Request headers aiohttp writes itself (from the URL and the body).
 _OWN_HEADERS = frozenset({b"host", b"content-length", b"transfer-encoding", b"connection"})
@@ -51,7 +52,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         headers = [(k.decode("latin-1"), v.decode("latin-1"))
                    for k, v in request.headers.raw if k.lower() not in _OWN_HEADERS]
         timeout = _timeout(request.extensions.get("timeout"))
-        url = str(request.url)
+        # As httpx encoded it, byte for byte: yarl would otherwise re-quote the query (``%40``
+        # sent as ``@``), and a target sees the very request the client built.
+        url = URL(str(request.url), encoded=True)
         try:
             async with session.request(request.method, url, headers=headers,
                                        data=request.content or None, allow_redirects=False,
