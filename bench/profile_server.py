@@ -172,8 +172,8 @@ class CpuMeter:
 class PySpy:
     """One ``py-spy record`` per phase over the server's process, stopped when it ends."""
 
-    def __init__(self, pid: int, out: Path, rate: int) -> None:
-        self.pid, self.out, self.rate = pid, out, rate
+    def __init__(self, pid: int, out: Path, rate: int, gil: bool = False) -> None:
+        self.pid, self.out, self.rate, self.gil = pid, out, rate, gil
         self.proc: subprocess.Popen[bytes] | None = None
         (out / "rate").write_text(str(rate))  # for --report: samples become µs with it
 
@@ -182,7 +182,7 @@ class PySpy:
         self.proc = subprocess.Popen(
             [str(exe), "record", "--pid", str(self.pid), "--rate", str(self.rate),
              "--nonblocking", "--threads", "--format", "raw", "--full-filenames",
-             "-o", str(self.out / f"{name}.txt")],
+             *(["--gil"] if self.gil else []), "-o", str(self.out / f"{name}.txt")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(0.5)  # let it attach before the phase starts
 
@@ -228,7 +228,7 @@ async def drive(server: compare.Server, out: Path, forward: list[str],
 
 
 def run(forward: list[str], results: Path, sampler: str, rate: int, target: str,
-        postgres: bool = False) -> Path:
+        postgres: bool = False, gil: bool = False) -> Path:
     """Start the profiled server on a fresh SQLite file (or, ``postgres``, a fresh PostgreSQL
     database), drive the workload, stop it."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -239,7 +239,7 @@ def run(forward: list[str], results: Path, sampler: str, rate: int, target: str,
             begin = compare.start_bare if target == "bare" else compare.start_scimhub
             url = stack.enter_context(compare.postgres_database()) if postgres else None
             server = begin(Path(tmp), out / "server.log", 1, url)
-            meter = (PySpy(server.proc.pid, out, rate) if sampler == "py-spy"
+            meter = (PySpy(server.proc.pid, out, rate, gil) if sampler == "py-spy"
                      else CpuMeter(server.proc.pid, out))
             try:
                 import uvloop
@@ -417,11 +417,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--postgres", action="store_true",
                     help="with --sampler cpu or py-spy: on a fresh PostgreSQL database "
                          f"({compare.PG_ADMIN.rsplit('/', 1)[0]}), one worker")
+    ap.add_argument("--gil", action="store_true",
+                    help="with --sampler py-spy: sample only the thread holding the GIL (Python "
+                         "CPU, not waits for the network or a lock)")
     args, forward = ap.parse_known_args(argv)
     if (args.server == "bare" or args.postgres) and args.sampler == "cprofile":
         ap.error("--server bare and --postgres need --sampler cpu or py-spy")
     out = args.report or run(forward, args.results, args.sampler, args.rate, args.server,
-                             args.postgres)
+                             args.postgres, args.gil)
     report(out, args.top, args.rate)
     return 0
 

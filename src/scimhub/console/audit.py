@@ -78,9 +78,9 @@ def describe(method: str, path: str, location: str | None) -> tuple[str | None, 
 class AuditWriter:
     """Write-behind, in batches, on one long-lived thread of the process.
 
-    ``add`` only puts the entry on a queue (no lock, no thread woken while a batch is being
-    gathered): the request's task pays about a microsecond. The thread takes what arrived
-    within :data:`LINGER_SECONDS` of the first entry and writes it in one transaction. A
+    ``add`` only puts the entry on a queue (no thread woken while writes keep coming): the
+    request's task pays about a microsecond. The thread takes what arrived within
+    :data:`LINGER_SECONDS` and writes it in one transaction. A
     thread pool per batch (``run_in_executor``) cost the event loop ~200 µs per SCIM write
     in ``ThreadPoolExecutor.submit`` and the GIL hand-over it forced; writing the row in the
     SCIM write's own transaction was not chosen because the row records what the client
@@ -143,20 +143,26 @@ class _Recorder:
         self._lock = threading.Lock()
 
     def _run(self) -> None:
+        """While writes keep coming, look at the queue every ``LINGER_SECONDS`` without
+        blocking on it, so that ``put`` wakes no thread (waking one cost the event loop a
+        system call and the GIL per batch); block on it only once it was found empty."""
+        pending: list[_Item | threading.Event] = [self._queue.get()]
         while True:
-            first = self._queue.get()
-            items = [first]
-            if not isinstance(first, threading.Event):
+            if not any(isinstance(item, threading.Event) for item in pending):
                 time.sleep(LINGER_SECONDS)
-            while len(items) < MAX_BATCH:
+            while len(pending) < MAX_BATCH:
                 try:
-                    items.append(self._queue.get_nowait())
+                    pending.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            _record([i for i in items if isinstance(i, tuple)])
-            for item in items:
+            if not pending:
+                pending.append(self._queue.get())  # idle: wait for the next write
+                continue
+            _record([item for item in pending if isinstance(item, tuple)])
+            for item in pending:
                 if isinstance(item, threading.Event):
                     item.set()
+            pending = []
 
 
 def _record(items: list[_Item]) -> None:
