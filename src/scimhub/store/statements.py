@@ -160,12 +160,17 @@ def _keys(size: int) -> list[BindParameter[str]]:
     return [bindparam(f"k{i}") for i in range(size)]
 
 
+#: The bind names ``k0..k1023``, made once.
+_KEY_NAMES = tuple(f"k{i}" for i in range(MAX_IDS))
+
+
 def id_slices(ids: Sequence[str]) -> Iterator[tuple[int, dict[str, str]]]:
     """``(bucket size, {k0: id, k1: id, ...})`` for each slice of at most ``MAX_IDS`` ids."""
     for start in range(0, len(ids), MAX_IDS):
-        part = ids[start:start + MAX_IDS]
+        part = list(ids[start:start + MAX_IDS])
         size = _bucket(len(part))
-        yield size, {f"k{i}": part[min(i, len(part) - 1)] for i in range(size)}
+        yield size, dict(zip(_KEY_NAMES[:size], part + [part[-1]] * (size - len(part)),
+                             strict=True))
 
 
 @cache
