@@ -90,12 +90,13 @@ def _returned_by_default(doc: Resource, rtype: ResourceType) -> Resource:
     none of them is returned as it is, without a copy: the general path cost about 40 µs a
     resource, most of the rendering of a page of 100. Anything else takes the general path.
     """
+    returned = rtype.returned_keys
     for key, value in doc.items():
-        if key == "schemas" or key == "id":
-            continue
-        if value is None:
+        if value is None and key != "schemas" and key != "id":
             return _project(doc, rtype, _DEFAULT)
-        attr = rtype.schema.attribute(key)  # first: most keys are core attributes
+        if key in returned or key == "schemas":
+            continue
+        attr = rtype.schema.attribute(key)
         if attr is not None:
             if attr.returned == "never":
                 return _project(doc, rtype, _DEFAULT)

@@ -135,6 +135,15 @@ class ResourceType:
                      for a in schema.attributes if a.multi_valued)
 
     @cached_property
+    def returned_keys(self) -> frozenset[str]:
+        """Top-level keys of a rendered resource that hold an attribute returned unless
+        excluded: the core schema's and the common ones (RFC 7643 §3.1), with their
+        canonical spelling, less any ``returned: never``. Lets the default projection pass
+        a resource through with one set lookup a key (``scim/projection.py``)."""
+        return frozenset(a.name for a in (*self.schema.attributes, *COMMON_ATTRIBUTES)
+                         if a.returned != "never")
+
+    @cached_property
     def _extensions(self) -> dict[str, Schema]:
         return _by_name(self.extensions, "id")
 
