@@ -74,3 +74,31 @@ def test_members_and_groups_across_slices(
                      [RemoveMembers((*ids[1:8], "not-a-member"))], always)
     left = resources.get(tenant, GROUP, other.id, refs=True).references or ()
     assert sorted(r.id for r in left) == sorted([ids[0], ids[8], group.id])
+
+
+def test_a_pages_users_list_their_groups_by_name(
+    resources: ResourceStore, tenant: TenantId, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each user of a page comes with its groups in the order of their names,
+    case-insensitively (the statement is prepared per bucket size, not built per page), and
+    a user in no group has none."""
+    monkeypatch.setattr(statements, "MAX_IDS", 4)
+    ids = [resources.create(tenant, USER, {"userName": f"u{i}"}).id for i in range(3)]
+    names = ["b", "A", "c", "D", "e"]
+    groups = {n: resources.create(tenant, GROUP, {"displayName": n}).id for n in names}
+
+    def add(name: str, members: list[str]) -> None:
+        resources.modify(tenant, GROUP, groups[name], lambda d: d,
+                         [AddMembers(tuple(Member(m) for m in members))], always)
+
+    def listed() -> dict[str, list[str]]:
+        page = resources.search(tenant, USER, None, None, False, 1, 10, refs=True)
+        return {u.id: [r.display or "" for r in u.references or ()] for u in page.resources}
+
+    for name in ("c", "A", "b"):
+        add(name, ids[:2])
+    assert listed() == {ids[0]: ["A", "b", "c"], ids[1]: ["A", "b", "c"], ids[2]: []}
+    add("e", ids[:1])
+    add("D", ids[1:2])
+    assert listed() == {ids[0]: ["A", "b", "c", "e"], ids[1]: ["A", "b", "c", "D"],
+                        ids[2]: []}
