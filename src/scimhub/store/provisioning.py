@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypedDict
 
+import orjson
 from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -86,23 +87,65 @@ class Modified(TypedDict):
     new: Any
 
 
-@dataclass
 class Known:
-    """What the engine last did with one source object."""
+    """What the engine last did with one source object.
 
-    kind: ResourceKind
-    source_id: str
-    target_id: str | None
-    source_hash: str | None
-    sent: Sent = field(default_factory=dict)
-    in_scope: bool = False
-    #: Escrow: failed attempts in a row, and when the next one is due.
-    attempts: int = 0
-    retry_after: str | None = None
-    #: When the object was first seen gone from the source (removed, or out of scope) and
-    #: disabled in the target: Entra's soft delete, before the hard delete a configurable
-    #: delay later (docs/entra.md §1.5, §2.2). None while the object is in the source.
-    gone_since: str | None = None
+    One lives in memory per object the job ever saw (a million, for a million users), so it
+    is kept small: slots, and ``sent`` packed as JSON bytes, parsed when read. ``sent`` is a
+    property: assign a new dict to change it (a change made in place to the dict it returns
+    is not kept).
+    """
+
+    __slots__ = ("_sent", "attempts", "gone_since", "in_scope", "kind", "retry_after",
+                 "source_hash", "source_id", "target_id")
+
+    def __init__(self, kind: ResourceKind, source_id: str, target_id: str | None,
+                 source_hash: str | None, sent: Sent | None = None, in_scope: bool = False,
+                 attempts: int = 0, retry_after: str | None = None,
+                 gone_since: str | None = None) -> None:
+        self.kind: ResourceKind = kind
+        self.source_id = source_id
+        self.target_id = target_id
+        self.source_hash = source_hash
+        self.sent = sent or {}
+        self.in_scope = in_scope
+        #: Escrow: failed attempts in a row, and when the next one is due.
+        self.attempts = attempts
+        self.retry_after = retry_after
+        #: When the object was first seen gone from the source (removed, or out of scope) and
+        #: disabled in the target: Entra's soft delete, before the hard delete a configurable
+        #: delay later (docs/entra.md §1.5, §2.2). None while the object is in the source.
+        self.gone_since = gone_since
+
+    @property
+    def sent(self) -> Sent:
+        """Target attribute -> the value last sent (a fresh dict at each read)."""
+        sent: Sent = orjson.loads(self._sent) if self._sent else {}
+        return sent
+
+    @sent.setter
+    def sent(self, value: Sent) -> None:
+        # Text, not orjson's bytes: those keep the 4 KB buffer they were written into.
+        self._sent = orjson.dumps(value).decode() if value else ""
+
+    def sent_json(self) -> str:
+        """``sent`` as the JSON text stored, without parsing it."""
+        return self._sent or "{}"
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.kind, self.source_id, self.target_id, self.source_hash, self.sent,
+                self.in_scope, self.attempts, self.retry_after, self.gone_since)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Known) and self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass was
+
+    def __repr__(self) -> str:
+        return (f"Known(kind={self.kind!r}, source_id={self.source_id!r}, "
+                f"target_id={self.target_id!r}, source_hash={self.source_hash!r}, "
+                f"sent={self.sent!r}, in_scope={self.in_scope!r}, attempts={self.attempts!r}, "
+                f"retry_after={self.retry_after!r}, gone_since={self.gone_since!r})")
 
 
 @dataclass(frozen=True)
@@ -458,21 +501,27 @@ class EngineState:
     # -- objects ------------------------------------------------------------
 
     def load_objects(self, job_id: str) -> dict[tuple[str, str], Known]:
+        """Every object the job knows, read a thousand rows at a time: a million rows fetched
+        at once would hold all their columns in memory beside the objects made of them."""
+        known: dict[tuple[str, str], Known] = {}
         with self.db.read() as tx:
-            rows = tx.all(select(prov_objects.c.kind, prov_objects.c.source_id,
-                                 prov_objects.c.target_id, prov_objects.c.source_hash,
-                                 prov_objects.c.sent, prov_objects.c.in_scope,
-                                 prov_objects.c.attempts, prov_objects.c.retry_after,
-                                 prov_objects.c.gone_since)
-                          .where(prov_objects.c.job_id == job_id))
-        return {(r[0], r[1]): Known(r[0], r[1], r[2], r[3], load_json(r[4]) or {}, bool(r[5]),
-                                    int(r[6] or 0), r[7], r[8]) for r in rows}
+            cursor = tx.execute(select(prov_objects.c.kind, prov_objects.c.source_id,
+                                       prov_objects.c.target_id, prov_objects.c.source_hash,
+                                       prov_objects.c.sent, prov_objects.c.in_scope,
+                                       prov_objects.c.attempts, prov_objects.c.retry_after,
+                                       prov_objects.c.gone_since)
+                                .where(prov_objects.c.job_id == job_id))
+            while rows := cursor.fetchmany(1000):
+                for r in rows:
+                    known[(r[0], r[1])] = Known(r[0], r[1], r[2], r[3], load_json(r[4]) or {},
+                                                bool(r[5]), int(r[6] or 0), r[7], r[8])
+        return known
 
     def save_objects(self, job_id: str, objects: Iterable[Known]) -> None:
         stamp = now()
         rows = [{"job_id": job_id, "kind": o.kind, "source_id": o.source_id,
                  "target_id": o.target_id, "source_hash": o.source_hash,
-                 "sent": dump_json(o.sent), "in_scope": o.in_scope, "updated": stamp,
+                 "sent": o.sent_json(), "in_scope": o.in_scope, "updated": stamp,
                  "attempts": o.attempts, "retry_after": o.retry_after,
                  "gone_since": o.gone_since} for o in objects]
         if rows:

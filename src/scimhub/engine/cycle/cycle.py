@@ -35,6 +35,7 @@ from scimhub.engine.cycle.plan import (
     managed,
     removal_due,
     source_hash,
+    work,
 )
 from scimhub.engine.cycle.provision import Provisioner, step
 from scimhub.engine.cycle.roster import Roster, covered, read_roster, wants_listing
@@ -196,28 +197,30 @@ class Cycle:
 
     async def users(self) -> None:
         """Every user whose source changed, then the users removed from the source."""
-        work = changed("user", self.directory.users, self.scope, self.prov.known,
-                       self.prov.now)
-        self.roster = await self._roster(work)
+        users = self.directory.users
+        ids = changed("user", users, self.scope, self.prov.known, self.prov.now)
+        self.roster = await self._roster(ids)
         done = 0
 
-        async def one(item: Work) -> None:
+        async def one(uid: str) -> None:
             nonlocal done
-            await self._user(item)
+            await self._user(work("user", uid, users[uid], self.scope))
             done += 1
-            self.progress("users", done, len(work))
+            self.progress("users", done, len(ids))
 
-        await bounded(self.job.target.concurrency * 2, work, one, self.stop)
+        await bounded(self.job.target.concurrency * 2, ids, one, self.stop)
         await self._removed_users()
 
-    async def _roster(self, work: list[Work]) -> Roster | None:
+    async def _roster(self, ids: list[str]) -> Roster | None:
         """The target's users listed once, when that is cheaper than a probe per unlinked
         user (``roster.py``: only for a ``userName`` match, which the target keeps unique)."""
         matchers = [m for m in self.user_mappings if m.match]
         if len(matchers) != 1 or not covered([(matchers[0].target, "")]):
             return None
         known = self.prov.known
-        unlinked = sum(1 for w in work if w.scoped and not self.linked("user", w.source_id))
+        users = self.directory.users
+        unlinked = sum(1 for uid in ids if not self.linked("user", uid)
+                       and self.scope.user(uid, users[uid]))
         linked = sum(1 for (kind, _), k in known.items() if kind == "user" and managed(k))
         if not wants_listing(unlinked, max(unlinked + linked, 1)):
             return None
@@ -392,9 +395,13 @@ class Cycle:
     # -- groups and memberships -------------------------------------------------
 
     async def groups(self) -> None:
-        work = changed("group", self.directory.groups, self.scope, self.prov.known,
-                       self.prov.now)
-        await bounded(self.job.target.concurrency, work, self._group, self.stop)
+        groups = self.directory.groups
+        ids = changed("group", groups, self.scope, self.prov.known, self.prov.now)
+
+        async def one(gid: str) -> None:
+            await self._group(work("group", gid, groups[gid], self.scope))
+
+        await bounded(self.job.target.concurrency, ids, one, self.stop)
         await self._removed_groups()
         self.flush()
 

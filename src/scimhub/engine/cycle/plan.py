@@ -28,7 +28,7 @@ from scimhub.store.provisioning import Known, ResourceKind
 Source = SourceObject
 
 __all__ = ["DeletionThresholdExceeded", "Scope", "Work", "changed", "deprovisions", "duplicates",
-           "group_attributes", "in_escrow", "managed", "removal_due", "source_hash"]
+           "group_attributes", "in_escrow", "managed", "removal_due", "source_hash", "work"]
 
 
 def source_hash(obj: Mapping[str, Any], scoped: bool) -> str:
@@ -98,19 +98,26 @@ class Work:
     digest: str
 
 
+def work(kind: ResourceKind, sid: str, raw: Source, scope: Scope) -> Work:
+    """One object as the cycle looks at it: its attributes, whether in scope, its hash."""
+    obj = raw if kind == "user" else group_attributes(raw)
+    scoped = scope.user(sid, obj) if kind == "user" else scope.group(obj)
+    return Work(sid, obj, scoped, source_hash(obj, scoped))
+
+
 def changed(kind: ResourceKind, objects: Mapping[str, Source], scope: Scope,
-            known: Mapping[tuple[str, str], Known], now: str) -> list[Work]:
-    """The objects to look at this cycle; an object in escrow waits for its retry time."""
-    work = []
+            known: Mapping[tuple[str, str], Known], now: str) -> list[str]:
+    """The ids of the objects to look at this cycle; an object in escrow waits for its retry
+    time. Only the ids: each object is read again (``work``) when its turn comes, so an
+    initial cycle of a million users never holds them all parsed at once."""
+    ids = []
     for sid, raw in objects.items():
-        obj = raw if kind == "user" else group_attributes(raw)
-        scoped = scope.user(sid, obj) if kind == "user" else scope.group(obj)
-        digest = source_hash(obj, scoped)
+        item = work(kind, sid, raw, scope)
         seen = known.get((kind, sid))
-        if seen is not None and (seen.source_hash == digest or in_escrow(seen, now)):
+        if seen is not None and (seen.source_hash == item.digest or in_escrow(seen, now)):
             continue
-        work.append(Work(sid, obj, scoped, digest))
-    return work
+        ids.append(sid)
+    return ids
 
 
 def in_escrow(known: Known, now: str) -> bool:
@@ -145,10 +152,13 @@ def duplicates(mappings: Sequence[AttributeMapping], objects: Iterable[tuple[str
     neither is created or linked while they collide, so one target object never serves two
     source objects. (One that is linked already keeps its link: the cycle checks that.)
     """
-    seen: dict[tuple[str, str], str] = {}
+    # Keyed by a 128-bit digest of (attribute, value), not by the pair: a million users'
+    # keys held as tuples of strings took a few hundred MB at the start of an initial cycle.
+    seen: dict[bytes, str] = {}
     dupes: set[str] = set()
     for sid, obj in objects:
-        for key in matching_key(mappings, obj, ctx):
+        for attribute, value in matching_key(mappings, obj, ctx):
+            key = hashlib.blake2b(f"{attribute}\0{value}".encode(), digest_size=16).digest()
             first = seen.setdefault(key, sid)
             if first != sid:
                 dupes.update((first, sid))

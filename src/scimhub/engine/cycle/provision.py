@@ -110,7 +110,8 @@ class Provisioner:
         self.known: dict[tuple[str, str], Known] = {}
         self.members_sent: dict[str, set[str]] = {}
         #: (kind, target id) → the source id linked to it: one target object, one source.
-        self.owners: dict[tuple[str, str], str] = {}
+        #: Built on first use (a cycle that links nothing found never needs it).
+        self._owners: dict[tuple[str, str], str] | None = None
         self.log: list[LogEntry] = []
         self.dirty: list[Known] = []
         self.redacted = redacted_targets([*job.user_mappings, *job.group_mappings])
@@ -121,21 +122,23 @@ class Provisioner:
     def load(self) -> None:
         self.known = self.state.load_objects(self.key)
         self.members_sent = self.state.load_members(self.key)
-        self.owners = {(k.kind, k.target_id): k.source_id for k in self.known.values()
-                       if k.target_id}
+        self._owners = None
 
     def link(self, known: Known) -> None:
         self.known[(known.kind, known.source_id)] = known
-        if known.target_id:
-            self.owners[(known.kind, known.target_id)] = known.source_id
+        if known.target_id and self._owners is not None:
+            self._owners[(known.kind, known.target_id)] = known.source_id
 
     def owner(self, kind: ResourceKind, target_id: str) -> str | None:
-        return self.owners.get((kind, target_id))
+        if self._owners is None:
+            self._owners = {(k.kind, k.target_id): k.source_id for k in self.known.values()
+                            if k.target_id}
+        return self._owners.get((kind, target_id))
 
     def forget_link(self, known: Known) -> None:
         """The target object is gone (deleted, or out of band): the next cycle matches anew."""
-        if known.target_id:
-            self.owners.pop((known.kind, known.target_id), None)
+        if known.target_id and self._owners is not None:
+            self._owners.pop((known.kind, known.target_id), None)
         known.target_id, known.sent, known.source_hash, known.in_scope = None, {}, None, False
         if known.kind == "group":
             self.members_sent.pop(known.source_id, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 
 from scimhub.engine.errors import SourceError as SourceError  # re-exported: its old home
@@ -10,8 +11,12 @@ from scimhub.engine.types import SourceObject
 
 @dataclass
 class Directory:
-    users: dict[str, SourceObject] = field(default_factory=dict)
-    groups: dict[str, SourceObject] = field(default_factory=dict)
+    """Users and groups by objectId: plain dicts, or a ``LineIndex`` (lines.py) that keeps a
+    large export on disk and parses an object each time it is read (so never change an object
+    in place: set it again)."""
+
+    users: MutableMapping[str, SourceObject] = field(default_factory=dict)
+    groups: MutableMapping[str, SourceObject] = field(default_factory=dict)
 
     def assigned_users(self) -> set[str]:
         """Users assigned directly or through an assigned group (direct members only)."""

@@ -1,4 +1,5 @@
-"""A directory exported to a file: JSON ``{"users": [...], "groups": [...]}`` or CSV of users.
+"""A directory exported to a file: JSON ``{"users": [...], "groups": [...]}``, CSV of users, or
+JSON Lines (``.jsonl``, one object per line, read as a stream: lines.py).
 
 Objects use Entra's source attribute names (objectId, userPrincipalName, mail,
 mailNickname, givenName, surname, mobile, accountEnabled, department,
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ import orjson
 from scimhub.engine.errors import SourceError
 from scimhub.engine.sources.base import Snapshot, SourceCheck, Watermark
 from scimhub.engine.sources.directory import Directory
+from scimhub.engine.sources.lines import load_lines
 from scimhub.engine.types import SourceObject
 
 _BOOLEAN_COLUMNS = {"accountEnabled", "assigned"}
@@ -69,6 +71,8 @@ def load_file(path: Path) -> Directory:
         raise SourceError(f"{path}: no such file")
     if path.suffix.lower() == ".csv":
         return _from_users(path, _csv_rows(path), [])
+    if path.suffix.lower() == ".jsonl":  # streamed: the objects stay on disk (lines.py)
+        return load_lines(path)
     try:
         data = orjson.loads(path.read_bytes())
     except orjson.JSONDecodeError as exc:
@@ -114,7 +118,7 @@ def _from_users(path: Path, users: Iterable[tuple[str, Any]],
     return directory
 
 
-def _checked_id(path: Path, where: str, obj: Any, seen: dict[str, SourceObject]) -> str:
+def _checked_id(path: Path, where: str, obj: Any, seen: Mapping[str, SourceObject]) -> str:
     if not isinstance(obj, dict):
         raise SourceError(f"{path}: {where}: expected an object")
     oid = obj.get("objectId")
