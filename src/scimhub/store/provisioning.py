@@ -87,17 +87,21 @@ class Modified(TypedDict):
     new: Any
 
 
+#: Each distinct tuple of attribute names a ``Known.sent`` has had, kept once for all.
+_NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
 class Known:
     """What the engine last did with one source object.
 
     One lives in memory per object the job ever saw (a million, for a million users), so it
-    is kept small: slots, and ``sent`` packed as JSON bytes, parsed when read. ``sent`` is a
-    property: assign a new dict to change it (a change made in place to the dict it returns
-    is not kept).
+    is kept small: slots, and ``sent`` packed (its names shared, its values as JSON text),
+    parsed when read. ``sent`` is a property: assign a new dict to change it (a change made
+    in place to the dict it returns is not kept).
     """
 
-    __slots__ = ("_sent", "attempts", "gone_since", "in_scope", "kind", "retry_after",
-                 "source_hash", "source_id", "target_id")
+    __slots__ = ("_names", "_values", "attempts", "gone_since", "in_scope", "kind",
+                 "retry_after", "source_hash", "source_id", "target_id")
 
     def __init__(self, kind: ResourceKind, source_id: str, target_id: str | None,
                  source_hash: str | None, sent: Sent | None = None, in_scope: bool = False,
@@ -120,17 +124,22 @@ class Known:
     @property
     def sent(self) -> Sent:
         """Target attribute -> the value last sent (a fresh dict at each read)."""
-        sent: Sent = orjson.loads(self._sent) if self._sent else {}
-        return sent
+        if not self._names:
+            return {}
+        return dict(zip(self._names, orjson.loads(self._values), strict=True))
 
     @sent.setter
     def sent(self, value: Sent) -> None:
-        # Text, not orjson's bytes: those keep the 4 KB buffer they were written into.
-        self._sent = orjson.dumps(value).decode() if value else ""
+        # The attribute names, the same for nearly every object of a job, are kept once
+        # (``_NAMES``); the values as JSON text, not orjson's bytes, which keep the 4 KB
+        # buffer they were written into.
+        names = tuple(value)
+        self._names = _NAMES.setdefault(names, names) if names else ()
+        self._values = orjson.dumps(list(value.values())).decode() if names else ""
 
     def sent_json(self) -> str:
-        """``sent`` as the JSON text stored, without parsing it."""
-        return self._sent or "{}"
+        """``sent`` as the JSON text stored."""
+        return orjson.dumps(self.sent).decode() if self._names else "{}"
 
     def _fields(self) -> tuple[Any, ...]:
         return (self.kind, self.source_id, self.target_id, self.source_hash, self.sent,
