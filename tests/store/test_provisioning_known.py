@@ -9,7 +9,7 @@ import tracemalloc
 import pytest
 
 from scimhub.store.database import Database
-from scimhub.store.provisioning import EngineState, Known
+from scimhub.store.provisioning import EngineState, Known, KnownObjects
 
 URL = "https://app.example/scim/v2"
 SENT = {"userName": "ada.lovelace.0@contoso.example", "active": True,
@@ -66,3 +66,19 @@ def test_any_json_sent_round_trips(db: Database, sent: dict[str, object]) -> Non
     job = state.ensure_job("j", URL)
     state.save_objects(job.id, [Known("group", "g1", "t1", "h", sent, True)])
     assert state.load_objects(job.id)[("group", "g1")].sent == sent
+
+
+def test_known_objects_map_kind_and_id_like_a_dict() -> None:
+    known = KnownObjects()
+    ada, team = Known("user", "u1", "t1", "h"), Known("group", "u1", "t2", "h")
+    known[("user", "u1")] = ada
+    known[("group", "u1")] = team
+    assert known[("user", "u1")] is ada and known.get(("group", "u1")) is team
+    assert ("user", "u1") in known and ("user", "u2") not in known and ("x", "u1") not in known
+    assert known.get(("user", "u2")) is None and len(known) == 2
+    assert sorted(known) == [("group", "u1"), ("user", "u1")]
+    assert dict(known.items()) == {("user", "u1"): ada, ("group", "u1"): team}
+    assert known.pop(("user", "u1")) is ada and known.pop(("user", "u1"), None) is None
+    assert list(known.values()) == [team]
+    with pytest.raises(KeyError):
+        known[("user", "u1")]

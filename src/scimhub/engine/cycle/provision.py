@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -29,6 +29,7 @@ from scimhub.scim.types import Endpoint, PatchOperationBody
 from scimhub.store.provisioning import (
     EngineState,
     Known,
+    KnownObjects,
     LogAction,
     LogEntry,
     Modified,
@@ -107,7 +108,7 @@ class Provisioner:
         self.summary = summary
         self.dry_run = dry_run
         self.heartbeat = heartbeat
-        self.known: dict[tuple[str, str], Known] = {}
+        self.known: MutableMapping[tuple[str, str], Known] = KnownObjects()
         self.members_sent: dict[str, set[str]] = {}
         #: (kind, target id) → the source id linked to it: one target object, one source.
         #: Built on first use (a cycle that links nothing found never needs it).
