@@ -48,7 +48,8 @@ def plain_error_page(_request: Request, status: int, what: str) -> Response:
 
 
 def _has_nul(raw: bytes) -> bool:
-    return b"\x00" in raw or b"\x00" in unquote_to_bytes(raw)
+    # Percent-decoding yields NUL only from "%00": decode only then (most queries have none).
+    return b"\x00" in raw or (b"%00" in raw and b"\x00" in unquote_to_bytes(raw))
 
 
 class RefuseNul:
