@@ -65,8 +65,9 @@ class Blocking:
     threads: int | None
 
 
-#: SQLite: WAL readers run in parallel, writers queue on one lock; 8 threads leave 7 of
-#: the pool's connections (``_SQLITE_POOL``) to the health check and the inline work.
+#: SQLite: WAL readers run in parallel, writers queue on one lock. Each thread keeps a
+#: connection of its own (``_Held``); the pool (``_SQLITE_POOL``) serves a transaction begun
+#: inside another, so 8 threads still leave it room for those and the health check.
 IN_PROCESS = Blocking(cheap_inline=True, threads=8)
 #: PostgreSQL: every statement waits on the network. 16 threads of its own leave 4 of the
 #: pool's 20 connections to the health check; a pool of its own rather than Starlette's
