@@ -80,12 +80,12 @@ class AuditWriter:
 
     ``add`` only puts the entry on a queue (no thread woken while writes keep coming): the
     request's task pays about a microsecond. The thread takes what arrived within
-    :data:`LINGER_SECONDS` and writes it in one transaction. A
-    thread pool per batch (``run_in_executor``) cost the event loop ~200 µs per SCIM write
-    in ``ThreadPoolExecutor.submit`` and the GIL hand-over it forced; writing the row in the
-    SCIM write's own transaction was not chosen because the row records what the client
-    was answered (status, duration, an error's detail), which is known only after that
-    transaction ended, and a failed write (a 409, a 400) rolls its transaction back.
+    :data:`LINGER_SECONDS` and writes it in one transaction. A thread pool per batch
+    (``run_in_executor``) cost the event loop ~200 µs per SCIM write in
+    ``ThreadPoolExecutor.submit`` and the GIL hand-over it forced. Writing the row in the
+    SCIM write's own transaction was not chosen: the row records what the client was
+    answered (status, duration, an error's detail), known only after that transaction
+    ended, and a failed write (a 409, a 400) rolls its transaction back.
 
     Like any record made after the response, an entry is lost if the process dies in that
     instant (a clean exit writes what is queued); the SCIM write it describes is not.
