@@ -83,12 +83,11 @@ def test_a_single_statement_runs_outside_a_transaction(table_db: Database) -> No
             assert not tx.cursor.connection.autocommit
 
 
-def test_postgresql_reads_run_in_autocommit_under_the_time_limit(table_db: Database) -> None:
+def test_postgresql_reads_run_in_autocommit_under_the_time_limit(
+        postgres_database: Database) -> None:
     """No BEGIN/COMMIT around reads; the statement timeout is the session's, set when the
     budget changes, and SQLAlchemy's own connections (migrations) run without it."""
-    db = table_db
-    if db.is_sqlite:
-        pytest.skip("PostgreSQL's pool and sessions")
+    db = postgres_database
     with db.time_limit(7), db.read() as tx:
         assert tx.cursor.connection.autocommit
         assert tx.scalar(text("SELECT current_setting('statement_timeout')")) == "7s"
