@@ -362,8 +362,10 @@ class Cycle:
         """
         prov = self.prov
         present = self.directory.users
-        gone = [k for (kind, sid), k in list(prov.known.items())
-                if kind == "user" and sid not in present]
+        # Over the values, not a list of items: a million (key, object) pairs made at once
+        # were the initial cycle's peak memory at a million users.
+        gone = [k for k in prov.known.values()
+                if k.kind == "user" and k.source_id not in present]
         dropped = [k.source_id for k in gone if await self._removed_user(k)]
         if not self.dry_run:
             self.flush()
@@ -434,8 +436,8 @@ class Cycle:
         """Groups gone from the source: deleted at once while managed (a SCIM group has no
         disabled state to soft-delete into); left alone otherwise."""
         prov = self.prov
-        gone = [k for (kind, sid), k in list(prov.known.items())
-                if kind == "group" and sid not in self.directory.groups]
+        gone = [k for k in prov.known.values()
+                if k.kind == "group" and k.source_id not in self.directory.groups]
         dropped = []
         for known in gone:
             steps = [step("import", "deleted", "no longer in the source")]
