@@ -65,7 +65,7 @@ def cycle(name: str, workdir: Path, database: str, env: dict[str, str]) -> dict[
     report: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     report["wall_s"] = time.perf_counter() - started
     print(f"{name:<10} {report['seconds']:>8.1f} s  {report['requests']:>9,} requests  "
-          f"{report['failures']} failures  peak RSS {report['peak_rss_mb']:,.0f} MB  "
+          f"{report['failures']} failures  peak RSS {report['peak_rss_mb']:,.0f} MiB  "
           f"engine CPU {report['engine_cpu_s']:.0f} s  {report['counts']}  "
           f"(load average {os.getloadavg()[0]:.2f})", flush=True)
     if report["error"] or report["failures"]:
@@ -161,7 +161,7 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=60)
     peak = max(r["peak_rss_mb"] for r in report.values())
-    print(f"targets: engine peak RSS < 1,024 MB (here {peak:,.0f} MB), no change < 60 s "
+    print(f"targets: engine peak RSS < 1,024 MiB (here {peak:,.0f} MiB), no change < 60 s "
           f"(here {report['no_change']['seconds']:.1f} s)")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
