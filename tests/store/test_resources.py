@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 
 from scimhub.scim.errors import InvalidValue, NotFound, PreconditionFailed, Uniqueness
@@ -12,6 +14,9 @@ from scimhub.scim.filter_parser import parse_attr_path, parse_filter
 from scimhub.scim.patch import AddMembers, Member, RemoveMembers
 from scimhub.scim.schemas import GROUP, USER
 from scimhub.scim.types import TenantId
+from scimhub.security import TokenVault
+from scimhub.store.database import Database
+from scimhub.store.migrate import migrate
 from scimhub.store.resources import ResourceStore
 from scimhub.store.tables import group_members
 from scimhub.store.tenants import TenantStore
@@ -169,3 +174,36 @@ def test_stream_members_reads_every_member_once_in_batches(
     assert [len(b) for b in batches] == [3, 3, 1]
     assert [r.id for b in batches for r in b] == ids
     assert {r.display for b in batches for r in b} == {f"s{i}" for i in range(7)}
+
+
+
+def test_a_probe_that_finds_nothing_is_one_statement(tmp_path: Path) -> None:
+    """Entra's probe before a create (``userName eq``, nothing found) runs its page query
+    alone, with no BEGIN, count or COMMIT; one that finds its user still gets the total and
+    the user's groups from one snapshot. (SQLite's trace callback counts the statements;
+    the results themselves are checked on both databases by the tests above.)"""
+    db = Database(f"sqlite:///{tmp_path}/probe.db")
+    migrate(db)
+    try:
+        tenant = TenantStore(db, TokenVault(Fernet.generate_key())).create(
+            "probe", "a@probe.example", "a long password")[0].id
+        resources = ResourceStore(db)
+        resources.create(tenant, USER, user("present"))
+        with db.single() as tx:  # this thread's kept connection
+            connection = tx.cursor.connection
+        statements: list[str] = []
+        connection.set_trace_callback(statements.append)
+        missing = resources.search(tenant, USER, parse_filter('userName eq "absent"'),
+                                   None, False, 1, 100)
+        assert (missing.total, missing.resources) == (0, [])
+        assert len(statements) == 1
+        assert statements[0].lstrip().upper().startswith("SELECT")
+        statements.clear()
+        found = resources.search(tenant, USER, parse_filter('userName eq "PRESENT"'),
+                                 None, False, 1, 100, refs=True)
+        assert found.total == 1 and found.resources[0].doc["userName"] == "present"
+        assert statements[1].upper().startswith("BEGIN")
+        assert statements[-1].upper().startswith("COMMIT")
+        connection.set_trace_callback(None)
+    finally:
+        db.dispose()

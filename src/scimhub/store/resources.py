@@ -336,6 +336,14 @@ class ResourceStore:
                    start_index: int, count: int, refs: bool) -> Page:
         sql = self._statements(rtype)
         params = {"tenant_id": tenant, "value": value}
+        if start_index == 1 and count > 0:
+            # Entra probes before every create, and the probe mostly finds nothing: then the
+            # page alone proves the total is 0, one statement with no transaction around it
+            # (``Database.single``) instead of BEGIN, count, page, COMMIT. What it finds is
+            # read again below, total and references in one snapshot.
+            with self.db.single() as tx:
+                if not tx.all(sql.page_eq[column], {**params, "limit": 1, "offset": 0}):
+                    return Page(0, [])
         with self.db.read() as tx:
             total = int(tx.scalar(sql.count_eq[column], params))
             if count == 0 or start_index > total:
