@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
+from scimhub.scim.types import TenantId
 from scimhub.security import TokenVault
 from scimhub.store.database import Database
 from scimhub.store.migrate import migrate
@@ -53,3 +54,14 @@ def tenants(db: Database) -> TenantStore:
 @pytest.fixture()
 def resources(db: Database) -> ResourceStore:
     return ResourceStore(db)
+
+
+#: Two tenants for the resource tests: every query must be scoped to the one that asks.
+@pytest.fixture()
+def tenant(tenants: TenantStore) -> TenantId:
+    return tenants.create("acme", "admin@acme.example", "pw-long-enough")[0].id
+
+
+@pytest.fixture()
+def rival(tenants: TenantStore) -> TenantId:
+    return tenants.create("rival", "admin@rival.example", "pw-long-enough")[0].id

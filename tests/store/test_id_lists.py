@@ -12,7 +12,6 @@ from scimhub.scim.schemas import GROUP, USER
 from scimhub.scim.types import TenantId
 from scimhub.store import statements
 from scimhub.store.resources import ResourceStore
-from scimhub.store.tenants import TenantStore
 
 
 def always(_version: int) -> bool:
@@ -31,16 +30,6 @@ def test_slices_cover_every_id_once_in_power_of_two_buckets(
         assert list(keys.values()) == part + [part[-1]] * (size - len(part))
         seen.extend(part)
     assert seen == ids
-
-
-@pytest.fixture()
-def tenant(tenants: TenantStore) -> TenantId:
-    return tenants.create("acme", "admin@acme.example", "pw-long-enough")[0].id
-
-
-@pytest.fixture()
-def rival(tenants: TenantStore) -> TenantId:
-    return tenants.create("rival", "admin@rival.example", "pw-long-enough")[0].id
 
 
 def test_members_and_groups_across_slices(

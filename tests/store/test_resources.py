@@ -26,16 +26,6 @@ def always(_version: int) -> bool:
     return True
 
 
-@pytest.fixture()
-def tenant(tenants: TenantStore) -> TenantId:
-    return tenants.create("acme", "admin@acme.example", "pw-long-enough")[0].id
-
-
-@pytest.fixture()
-def rival(tenants: TenantStore) -> TenantId:
-    return tenants.create("rival", "admin@rival.example", "pw-long-enough")[0].id
-
-
 def user(name: str, **extra: Any) -> dict[str, Any]:
     return {"userName": name, **extra}
 

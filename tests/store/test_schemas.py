@@ -54,16 +54,6 @@ def schemas(db: Database) -> SchemaStore:
     return SchemaStore(db)
 
 
-@pytest.fixture()
-def tenant(tenants: TenantStore) -> TenantId:
-    return tenants.create("acme", "admin@acme.example", "pw-long-enough")[0].id
-
-
-@pytest.fixture()
-def rival(tenants: TenantStore) -> TenantId:
-    return tenants.create("rival", "admin@rival.example", "pw-long-enough")[0].id
-
-
 def _version(tenants: TenantStore, token: str) -> int:
     found = tenants.identify(token)
     assert found is not None

@@ -101,15 +101,18 @@ GROUPS_OF_ONE_USER = (
     .where(gm.c.tenant_id == T, gm.c.member_id == ID)
     .order_by(groups.c.display_name_ci)
 )
-MEMBERS_OF_ONE_GROUP = (
+#: (group id, member id, member type, display) of member rows: a member's display is its
+#: user's displayName or userName, or its group's displayName.
+_MEMBER_ROWS = (
     select(gm.c.group_id, gm.c.member_id, gm.c.member_type,
            func.coalesce(users.c.display_name, users.c.user_name, groups.c.display_name))
     .select_from(gm.outerjoin(users, and_(users.c.tenant_id == gm.c.tenant_id,
                                           users.c.id == gm.c.member_id))
                  .outerjoin(groups, and_(groups.c.tenant_id == gm.c.tenant_id,
                                          groups.c.id == gm.c.member_id)))
-    .where(gm.c.tenant_id == T, gm.c.group_id == ID)
-    .order_by(gm.c.member_id)
+)
+MEMBERS_OF_ONE_GROUP = (
+    _MEMBER_ROWS.where(gm.c.tenant_id == T, gm.c.group_id == ID).order_by(gm.c.member_id)
 )
 #: Members of one group after ``after`` in id order: keyset batches for streaming.
 MEMBERS_AFTER = (
@@ -188,16 +191,8 @@ def groups_of_users(size: int) -> Select:  # type: ignore[type-arg]
 @cache
 def members_of_groups(size: int) -> Select:  # type: ignore[type-arg]
     """(group id, member id, member type, display) of the groups ``k0..k<size-1>``."""
-    return (
-        select(gm.c.group_id, gm.c.member_id, gm.c.member_type,
-               func.coalesce(users.c.display_name, users.c.user_name, groups.c.display_name))
-        .select_from(gm.outerjoin(users, and_(users.c.tenant_id == gm.c.tenant_id,
-                                              users.c.id == gm.c.member_id))
-                     .outerjoin(groups, and_(groups.c.tenant_id == gm.c.tenant_id,
-                                             groups.c.id == gm.c.member_id)))
-        .where(gm.c.tenant_id == T, gm.c.group_id.in_(_keys(size)))
-        .order_by(gm.c.group_id, gm.c.member_id)
-    )
+    return (_MEMBER_ROWS.where(gm.c.tenant_id == T, gm.c.group_id.in_(_keys(size)))
+            .order_by(gm.c.group_id, gm.c.member_id))
 
 
 @cache
