@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ import orjson
 from scimhub.engine.errors import SourceError
 from scimhub.engine.sources.base import Snapshot, SourceCheck, Watermark
 from scimhub.engine.sources.directory import Directory
+from scimhub.engine.sources.exported import check_members, checked_id
 from scimhub.engine.sources.lines import load_lines
 from scimhub.engine.types import SourceObject
 
@@ -108,22 +109,9 @@ def _from_users(path: Path, users: Iterable[tuple[str, Any]],
                 groups: list[tuple[str, Any]]) -> Directory:
     directory = Directory()
     for where, obj in users:
-        directory.users[_checked_id(path, where, obj, directory.users)] = obj
+        directory.users[checked_id(path, where, obj, directory.users)] = obj
     for where, obj in groups:
-        gid = _checked_id(path, where, obj, directory.groups)
-        members = obj.get("members", [])
-        if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
-            raise SourceError(f"{path}: {where} ({gid}): 'members' must be an array of objectIds")
+        gid = checked_id(path, where, obj, directory.groups)
+        check_members(path, where, gid, obj)
         directory.groups[gid] = obj
     return directory
-
-
-def _checked_id(path: Path, where: str, obj: Any, seen: Mapping[str, SourceObject]) -> str:
-    if not isinstance(obj, dict):
-        raise SourceError(f"{path}: {where}: expected an object")
-    oid = obj.get("objectId")
-    if not isinstance(oid, str) or not oid:
-        raise SourceError(f"{path}: {where}: objectId is missing")
-    if oid in seen:
-        raise SourceError(f"{path}: {where}: objectId {oid} appears twice")
-    return oid

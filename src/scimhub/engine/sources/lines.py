@@ -20,6 +20,7 @@ import orjson
 
 from scimhub.engine.errors import SourceError
 from scimhub.engine.sources.directory import Directory
+from scimhub.engine.sources.exported import check_members, checked_id
 from scimhub.engine.types import SourceObject
 
 #: An object's place in the file, as one int: its offset shifted left, its length below.
@@ -96,20 +97,11 @@ def _index(path: Path, number: int, line: bytes, offset: int, length: int,
         obj = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
         raise SourceError(f"{path}: {where}: not valid JSON: {exc}") from None
-    if not isinstance(obj, dict):
-        raise SourceError(f"{path}: {where}: expected an object")
-    oid = obj.get("objectId")
-    if not isinstance(oid, str) or not oid:
-        raise SourceError(f"{path}: {where}: objectId is missing")
-    group = obj.get("objectType") == "Group"
+    group = isinstance(obj, dict) and obj.get("objectType") == "Group"
     seen = groups if group else users
-    if oid in seen:
-        raise SourceError(f"{path}: {where}: objectId {oid} appears twice")
+    oid = checked_id(path, where, obj, seen)
     if group:
-        members = obj.get("members", [])
-        if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
-            raise SourceError(f"{path}: {where} ({oid}): 'members' must be an array of "
-                              "objectIds")
+        check_members(path, where, oid, obj)
     seen.add(oid, offset, length)
 
 
